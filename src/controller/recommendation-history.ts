@@ -1,0 +1,53 @@
+/**
+ * The recommendations of the recent past, in time buckets, for the scale-in window: the
+ * service may shrink only to the highest recommendation of the whole window. Buckets
+ * keep the stored item small whatever the interval (a few dozen entries at most).
+ */
+
+/** [bucket start, epoch seconds; highest recommendation in the bucket]. */
+export type Bucket = readonly [number, number];
+
+export function bucketSeconds(intervalSeconds: number, windowSeconds: number): number {
+  return Math.max(intervalSeconds, Math.ceil(windowSeconds / 60));
+}
+
+/** Adds a recommendation at `nowSeconds` and forgets what fell out of the window. */
+export function recordRecommendation(
+  history: readonly Bucket[], nowSeconds: number, recommendation: number, intervalSeconds: number, windowSeconds: number,
+): Bucket[] {
+  const size = bucketSeconds(intervalSeconds, windowSeconds);
+  const start = Math.floor(nowSeconds / size) * size;
+  const kept = history.filter(([t]) => t + size > nowSeconds - windowSeconds && t <= start);
+  const last = kept[kept.length - 1];
+  if (last && last[0] === start) {
+    kept[kept.length - 1] = [start, Math.max(last[1], recommendation)];
+  } else {
+    kept.push([start, recommendation]);
+  }
+  return kept;
+}
+
+export interface WindowView {
+  /** True when the history reaches back a whole window. */
+  readonly complete: boolean;
+  /** The highest recommendation in the window. */
+  readonly max: number;
+}
+
+/**
+ * The window as the history shows it. A window with a hole (the controller was down, or
+ * its ticks failed) is incomplete: what the load was in the hole is unknown.
+ */
+export function windowView(
+  history: readonly Bucket[], nowSeconds: number, intervalSeconds: number, windowSeconds: number,
+): WindowView {
+  if (history.length === 0) return { complete: false, max: Infinity };
+  const size = bucketSeconds(intervalSeconds, windowSeconds);
+  const maxGap = 3 * size;
+  const noHoles = history.every(([t], i) => i === 0 || t - history[i - 1][0] <= maxGap)
+    && nowSeconds - history[history.length - 1][0] <= maxGap;
+  return {
+    complete: noHoles && history[0][0] <= nowSeconds - windowSeconds,
+    max: Math.max(...history.map(([, r]) => r)),
+  };
+}

@@ -1,0 +1,203 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ControllerConfig } from './controller-config';
+import { recordRecommendation, windowView } from './recommendation-history';
+import { decide, Decision, isComplete, recommend } from './scaling-decision';
+import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
+import { ControllerState, StateConflictError, StateStore } from './state-store';
+import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
+import { nextCounters, TaskMetric, taskMetric, TaskSample } from './task-metric';
+
+/** What the state machine passes to each tick. */
+export interface TickEvent {
+  /** The execution's name: one run of the loop. */
+  readonly runId: string;
+  /** The execution's start, ISO 8601. */
+  readonly runStartedAt: string;
+}
+
+/**
+ * What a tick returns; the state machine branches on `action` and `continue`, hands
+ * `desiredCount` to UpdateService and `subject`/`message` to SNS.
+ */
+export interface TickResult {
+  readonly action: Decision['action'];
+  readonly desiredCount: number;
+  readonly previousDesiredCount: number;
+  readonly reason: string;
+  /** Whether the run ticks again (false: past its deadline, lease lost, or service gone). */
+  readonly continue: boolean;
+  /** Whether to publish `message` (every real action; a dry run's only when it changes). */
+  readonly notify: boolean;
+  readonly subject: string;
+  readonly message: string;
+  readonly figures: TickFigures;
+}
+
+export interface TickFigures {
+  readonly total: number;
+  readonly perTask: number;
+  readonly recommendation: number;
+  readonly running: number;
+  readonly starting: number;
+  readonly scraped: number;
+  readonly failed: number;
+  readonly scrapeMs: number;
+}
+
+export interface TickDeps {
+  readonly ecs: ECSClient;
+  readonly store: StateStore;
+  readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
+  readonly now: () => number;
+}
+
+/** Everything a tick saw, for the log line and the metrics. */
+export interface TickReport {
+  readonly result: TickResult;
+  readonly perTask: readonly TaskMetric[];
+  readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string }>;
+}
+
+const ZERO_FIGURES: TickFigures = { total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, scraped: 0, failed: 0, scrapeMs: 0 };
+
+/** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
+export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
+  const deadlineMs = Math.min(2500, Math.max(500, config.intervalSeconds * 1000 * 0.5));
+  return { port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: 256 };
+}
+
+export async function runTick(config: ControllerConfig, event: TickEvent, deps: TickDeps): Promise<TickReport> {
+  const runStartedAt = Date.parse(event.runStartedAt);
+  if (!event.runId || Number.isNaN(runStartedAt)) {
+    throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
+  }
+  const stored = await deps.store.load();
+  const state = stored.state;
+  const end = (reason: string, goOn: boolean, desired = 0): TickReport => ({
+    result: hold(reason, goOn, desired), perTask: [], failures: [],
+  });
+
+  // The newest run drives the service; an older one ends itself.
+  const lease = state.lease;
+  if (lease && lease.runId !== event.runId && isNewer(lease, { runId: event.runId, startedAt: runStartedAt })) {
+    return end(`run ${lease.runId} (newer) drives the service`, false);
+  }
+  const now = deps.now();
+  const deadline = runStartedAt + config.runSeconds * 1000;
+  if (now >= deadline) return end('the run reached its deadline', false);
+  const goOn = now + config.intervalSeconds * 1000 < deadline;
+
+  let discovery: Discovery;
+  try {
+    discovery = await discoverTasks(deps.ecs, config.cluster, config.service);
+  } catch (err) {
+    if (err instanceof ServiceGoneError) return end(err.detail, false);
+    if (isTransientAwsError(err)) return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
+    throw err;
+  }
+  const current = discovery.service.desiredCount;
+
+  const scrapeStarted = deps.now();
+  const scraped = await deps.scrape(discovery.running, scrapeOptions(config));
+  const scrapeMs = deps.now() - scrapeStarted;
+
+  const samples: TaskSample[] = [];
+  const failures = discovery.unreachable.map(taskId => ({ taskId, reason: 'RUNNING without a private IPv4 address' }));
+  for (const r of scraped) {
+    if (r.ok) samples.push({ taskId: r.taskId, status: r.status, at: scrapeStarted + r.ms });
+    else failures.push({ taskId: r.taskId, reason: r.reason });
+  }
+  const perTask = samples.map(s => taskMetric(config.policy.metric, s, state.counters[s.taskId]));
+  const known = perTask.filter(m => m.value !== undefined);
+  const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
+  const counts = {
+    scrapedTasks: discovery.running.length + discovery.unreachable.length,
+    failedScrapes: failures.length,
+    unknownValues: perTask.length - known.length,
+  };
+
+  // A tick that did not see every task records the current count, not its lower bound:
+  // a scale-in must never follow from what the controller failed to read.
+  const complete = isComplete(counts);
+  const recommendation = recommend({ policy: config.policy, total, minTasks: config.minTasks, maxTasks: config.maxTasks });
+  const nowSeconds = Math.floor(now / 1000);
+  const history = recordRecommendation(state.history, nowSeconds, complete ? recommendation : Math.max(recommendation, current),
+    config.intervalSeconds, config.scaleInWindowSeconds);
+
+  const decision = decide({
+    policy: config.policy,
+    minTasks: config.minTasks,
+    maxTasks: config.maxTasks,
+    maxScaleOutStep: config.maxScaleOutStep,
+    scaleInEnabled: config.scaleInEnabled,
+    maxFailedScrapeRatio: config.maxFailedScrapeRatio,
+    desiredCount: current,
+    pendingCount: Math.max(discovery.starting, discovery.service.pendingCount),
+    ...counts,
+    total,
+    window: windowView(history, nowSeconds, config.intervalSeconds, config.scaleInWindowSeconds),
+  });
+
+  const acting = decision.action !== 'HOLD';
+  const repeatsDryRun = config.dryRun && state.lastAction?.action === decision.action && state.lastAction.to === decision.desiredCount;
+  const next: ControllerState = {
+    lease: { runId: event.runId, startedAt: runStartedAt },
+    history,
+    counters: config.policy.metric === 'REQUESTS_PER_SECOND' ? nextCounters(samples) : {},
+    lastAction: acting
+      ? { action: decision.action, from: current, to: decision.desiredCount, at: now, reason: decision.reason }
+      : state.lastAction,
+  };
+  try {
+    await deps.store.save(next, stored.version);
+  } catch (err) {
+    // Another run wrote in between: this tick's view may be stale, so it does not act.
+    if (err instanceof StateConflictError) return end('another run updated the state during this tick', goOn, current);
+    throw err;
+  }
+
+  const figures: TickFigures = {
+    total,
+    perTask: known.length > 0 ? total / known.length : 0,
+    recommendation: decision.recommendation,
+    running: discovery.running.length + discovery.unreachable.length,
+    starting: discovery.starting,
+    scraped: counts.scrapedTasks,
+    failed: counts.failedScrapes,
+    scrapeMs,
+  };
+  const verb = config.dryRun ? 'would scale' : 'scales';
+  const direction = decision.action === 'SCALE_OUT' ? 'out' : 'in';
+  return {
+    result: {
+      action: decision.action,
+      desiredCount: decision.desiredCount,
+      previousDesiredCount: current,
+      reason: decision.reason,
+      continue: goOn,
+      notify: acting && !repeatsDryRun,
+      // SNS subjects are at most 100 characters.
+      subject: acting ? `${config.service} ${verb} ${direction}: ${current} -> ${decision.desiredCount} tasks`.slice(0, 100) : '',
+      message: acting
+        ? `${config.dryRun ? '[dry run] ' : ''}${config.service} ${verb} ${direction} from ${current} to ${decision.desiredCount} tasks: ${decision.reason}.`
+        : '',
+      figures,
+    },
+    perTask,
+    failures,
+  };
+
+  function hold(reason: string, cont: boolean, desired: number): TickResult {
+    return { action: 'HOLD', desiredCount: desired, previousDesiredCount: desired, reason, continue: cont, notify: false, subject: '', message: '', figures: ZERO_FIGURES };
+  }
+}
+
+function isNewer(a: { runId: string; startedAt: number }, b: { runId: string; startedAt: number }): boolean {
+  return a.startedAt > b.startedAt || (a.startedAt === b.startedAt && a.runId > b.runId);
+}
+
+/** Throttling and server-side faults that pass: the tick holds and the next one tries again. */
+export function isTransientAwsError(err: unknown): boolean {
+  const e = err as { name?: string; $fault?: string; $retryable?: unknown };
+  return e?.name === 'ThrottlingException' || e?.name === 'ServerException' || e?.$fault === 'server' || !!e?.$retryable;
+}

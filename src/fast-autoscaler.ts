@@ -1,0 +1,334 @@
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ControlLoop } from './control-loop';
+import { addProxySidecar, PROXY_CONTAINER_NAME } from './proxy-sidecar';
+import { ScalingPolicy } from './scaling-policy';
+
+/** The nginx image the proxy runs unless told otherwise: stock, public, no Docker build. */
+export const DEFAULT_PROXY_IMAGE = 'public.ecr.aws/nginx/nginx:1.28-alpine';
+
+/**
+ * Properties of a FastAutoscaler.
+ */
+export interface FastAutoscalerProps {
+  /**
+   * The Fargate service to scale. Its task definition must use the awsvpc network mode
+   * and be Fargate-compatible; the proxy sidecar is added to it.
+   */
+  readonly service: ecs.BaseService;
+
+  /**
+   * How the measured load becomes a desired task count.
+   */
+  readonly policy: ScalingPolicy;
+
+  /**
+   * The most tasks the autoscaler ever asks for. Allowed: 1 to 5,000, and at least `minTasks`.
+   */
+  readonly maxTasks: number;
+
+  /**
+   * The fewest tasks the autoscaler ever asks for. Allowed: 0 to `maxTasks`.
+   * @default 1
+   */
+  readonly minTasks?: number;
+
+  /**
+   * The most tasks one scale-out may add. Allowed: 1 or more.
+   * @default - no limit below `maxTasks`: the service jumps straight to the desired count
+   */
+  readonly maxScaleOutStep?: number;
+
+  /**
+   * The container the proxy forwards to.
+   * @default - the task definition's default container
+   */
+  readonly appContainer?: ecs.ContainerDefinition;
+
+  /**
+   * The port the app container listens on, reached by the proxy on 127.0.0.1.
+   * @default - the app container's first port mapping
+   */
+  readonly appPort?: number;
+
+  /**
+   * The port the proxy listens on: attach the load balancer here (see `loadBalancerTarget`).
+   * Allowed: 1 to 65535, different from `appPort` and `statusPort`.
+   * @default 8012
+   */
+  readonly proxyPort?: number;
+
+  /**
+   * The port on which the proxy's nginx stub_status answers, reachable only from the
+   * controller's security group. Allowed: 1 to 65535, different from `appPort` and `proxyPort`.
+   * @default 8022
+   */
+  readonly statusPort?: number;
+
+  /**
+   * The proxy's image: any nginx with the stub_status module and a POSIX shell.
+   * @default - `public.ecr.aws/nginx/nginx:1.28-alpine`
+   */
+  readonly proxyImage?: ecs.ContainerImage;
+
+  /**
+   * How often the controller measures and decides. Whole seconds from 1 to 60.
+   * @default Duration.seconds(3)
+   */
+  readonly interval?: Duration;
+
+  /**
+   * Never reduce the desired count: scale-in stays with you (or with another policy).
+   * @default true
+   */
+  readonly disableScaleIn?: boolean;
+
+  /**
+   * How long the recommendation must stay lower before the autoscaler scales in. Whole
+   * seconds from `interval` to 1 hour; only used when `disableScaleIn` is false.
+   * @default Duration.minutes(5)
+   */
+  readonly scaleInWindow?: Duration;
+
+  /**
+   * Decide, log and notify, but never change the service.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * Receives a message on every scaling decision.
+   * @default - no notifications
+   */
+  readonly topic?: sns.ITopic;
+
+  /**
+   * The share of task scrapes (0 to 1) that may fail in one tick before the controller
+   * holds instead of deciding on partial data.
+   * @default 0.5
+   */
+  readonly maxFailedScrapeRatio?: number;
+
+  /**
+   * Where the controller Lambda runs: subnets that reach the tasks and, through a NAT
+   * gateway or VPC endpoints, the ECS and DynamoDB APIs.
+   * @default - the VPC's private subnets with egress
+   */
+  readonly controllerSubnets?: ec2.SubnetSelection;
+
+  /**
+   * How long the controller's and state machine's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What the state machine logs. ALL logs every state of every 3-second tick, which costs
+   * more than the rest of the autoscaler together.
+   * @default sfn.LogLevel.ERROR
+   */
+  readonly stateMachineLogLevel?: sfn.LogLevel;
+}
+
+/**
+ * Scales an ECS Fargate service out within seconds of a traffic surge.
+ *
+ * Adds an nginx reverse-proxy sidecar whose stub_status reports each task's load, a
+ * Lambda that scrapes every task, and an Express state machine, started every minute,
+ * that ticks every few seconds, decides, notifies and calls ECS UpdateService.
+ */
+export class FastAutoscaler extends Construct {
+  /**
+   * The proxy sidecar's container: the load balancer's target.
+   */
+  public readonly proxyContainer: ecs.ContainerDefinition;
+
+  /**
+   * Attach this to a load balancer's target group so that traffic passes the proxy,
+   * which is what the autoscaler measures.
+   */
+  public readonly loadBalancerTarget: ecs.IEcsLoadBalancerTarget;
+
+  /**
+   * The Express state machine that runs the control loop.
+   */
+  public readonly stateMachine: sfn.IStateMachine;
+
+  /**
+   * The Lambda that scrapes the tasks and decides.
+   */
+  public readonly controllerFunction: lambda.IFunction;
+
+  /**
+   * The controller's security group: it alone may reach the tasks' status port.
+   */
+  public readonly controllerSecurityGroup: ec2.ISecurityGroup;
+
+  /**
+   * The DynamoDB table that holds the controller's state.
+   */
+  public readonly stateTable: dynamodb.ITable;
+
+  /**
+   * The schedule that starts a control-loop run every minute.
+   */
+  public readonly schedule: scheduler.ISchedule;
+
+  constructor(scope: Construct, id: string, props: FastAutoscalerProps) {
+    super(scope, id);
+    const { service } = props;
+    const taskDefinition = service.taskDefinition;
+
+    if (taskDefinition.networkMode !== ecs.NetworkMode.AWS_VPC || !taskDefinition.isFargateCompatible) {
+      throw new Error(
+        `\`service\` must run a Fargate-compatible task definition in the awsvpc network mode, got network mode ${taskDefinition.networkMode}${taskDefinition.isFargateCompatible ? '' : ' and no FARGATE compatibility'}`,
+      );
+    }
+
+    const appContainer = props.appContainer ?? taskDefinition.defaultContainer;
+    if (!appContainer) {
+      throw new Error('`appContainer` is required: the task definition of `service` has no default container');
+    }
+    const appPort = props.appPort ?? appContainer.portMappings[0]?.containerPort;
+    if (appPort === undefined) {
+      throw new Error(`\`appPort\` is required: the container \`${appContainer.containerName}\` has no port mapping`);
+    }
+    const proxyPort = props.proxyPort ?? 8012;
+    const statusPort = props.statusPort ?? 8022;
+    const minTasks = props.minTasks ?? 1;
+    const maxTasks = props.maxTasks;
+    const interval = props.interval ?? Duration.seconds(3);
+    const scaleInWindow = props.scaleInWindow ?? Duration.minutes(5);
+    const maxFailedScrapeRatio = props.maxFailedScrapeRatio ?? 0.5;
+
+    const errors = [
+      ...checkPort('appPort', appPort),
+      ...checkPort('proxyPort', proxyPort),
+      ...checkPort('statusPort', statusPort),
+      ...checkDistinctPorts({ appPort, proxyPort, statusPort }),
+      ...checkWhole('minTasks', minTasks, 0, 5000),
+      ...checkWhole('maxTasks', maxTasks, 1, 5000),
+      ...(props.maxScaleOutStep !== undefined ? checkWhole('maxScaleOutStep', props.maxScaleOutStep, 1, 5000) : []),
+      ...checkDuration('interval', interval, 1, 60),
+      ...checkDuration('scaleInWindow', scaleInWindow, Math.max(1, safeSeconds(interval) ?? 1), 3600),
+      ...checkRatio('maxFailedScrapeRatio', maxFailedScrapeRatio),
+    ];
+    if (!Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks) && minTasks > maxTasks) {
+      errors.push(`\`minTasks\` (${minTasks}) must not be above \`maxTasks\` (${maxTasks})`);
+    }
+    if (errors.length === 0 && !Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks)) {
+      errors.push(...props.policy._validate(minTasks, maxTasks));
+    }
+    if (errors.length > 0) {
+      throw new Error(`Invalid FastAutoscaler props:\n  ${errors.join('\n  ')}`);
+    }
+
+    this.proxyContainer = addProxySidecar({
+      taskDefinition,
+      appContainer,
+      appPort,
+      proxyPort,
+      statusPort,
+      image: props.proxyImage ?? ecs.ContainerImage.fromRegistry(DEFAULT_PROXY_IMAGE),
+    });
+    this.loadBalancerTarget = service.loadBalancerTarget({ containerName: PROXY_CONTAINER_NAME, containerPort: proxyPort });
+
+    const loop = new ControlLoop(this, 'ControlLoop', {
+      service,
+      topic: props.topic,
+      vpcSubnets: props.controllerSubnets,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      stateMachineLogLevel: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR,
+      config: {
+        policy: props.policy._render(),
+        minTasks,
+        maxTasks,
+        maxScaleOutStep: props.maxScaleOutStep ?? maxTasks,
+        intervalSeconds: interval.toSeconds(),
+        scaleInEnabled: !(props.disableScaleIn ?? true),
+        scaleInWindowSeconds: scaleInWindow.toSeconds(),
+        maxFailedScrapeRatio,
+        statusPort,
+        dryRun: props.dryRun ?? false,
+      },
+    });
+    this.stateMachine = loop.stateMachine;
+    this.controllerFunction = loop.function;
+    this.controllerSecurityGroup = loop.securityGroup;
+    this.stateTable = loop.table;
+    this.schedule = loop.schedule;
+
+    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, appPort) });
+  }
+
+  /**
+   * Late checks, once the whole app is built: a fixed desired count and a load balancer
+   * that bypasses the proxy are legal, but almost never what the user wants.
+   */
+  private warnAboutService(service: ecs.BaseService, appContainerName: string, appPort: number): string[] {
+    const cfn = service.node.defaultChild as ecs.CfnService;
+    if (cfn.desiredCount !== undefined) {
+      Annotations.of(this).addWarningV2('cdk-fast-autoscaler:fixedDesiredCount',
+        `The service sets \`desiredCount\` (${cfn.desiredCount}) in the template: every deployment resets what the autoscaler set. Leave \`desiredCount\` undefined on the service.`);
+    }
+    const loadBalancers = Stack.of(this).resolve(cfn.loadBalancers) as Array<{ ContainerName?: string; ContainerPort?: number }> | undefined;
+    for (const lb of loadBalancers ?? []) {
+      if (lb.ContainerName === appContainerName) {
+        Annotations.of(this).addWarningV2('cdk-fast-autoscaler:proxyBypassed',
+          `A load balancer targets the app container \`${appContainerName}\` on port ${lb.ContainerPort ?? appPort} directly, bypassing the proxy: the autoscaler does not see that traffic. Use \`loadBalancerTarget\` instead.`);
+      }
+    }
+    return [];
+  }
+}
+
+function checkPort(prop: string, port: number): string[] {
+  if (Token.isUnresolved(port)) return [];
+  return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [`\`${prop}\` must be a whole number from 1 to 65535, got ${port}`];
+}
+
+function checkDistinctPorts(ports: Record<string, number>): string[] {
+  const entries = Object.entries(ports).filter(([, p]) => !Token.isUnresolved(p));
+  const errors: string[] = [];
+  entries.forEach(([a, pa], i) => {
+    for (const [b, pb] of entries.slice(i + 1)) {
+      if (pa === pb) errors.push(`\`${a}\` and \`${b}\` must differ, both are ${pa}`);
+    }
+  });
+  return errors;
+}
+
+function checkWhole(prop: string, value: number, min: number, max: number): string[] {
+  if (Token.isUnresolved(value)) return [];
+  return Number.isInteger(value) && value >= min && value <= max ? [] : [`\`${prop}\` must be a whole number from ${min} to ${max}, got ${value}`];
+}
+
+function checkRatio(prop: string, value: number): string[] {
+  return Number.isFinite(value) && value >= 0 && value <= 1 ? [] : [`\`${prop}\` must be from 0 to 1, got ${value}`];
+}
+
+/** The duration in whole seconds, or undefined when it is a token or not whole. */
+function safeSeconds(d: Duration): number | undefined {
+  if (d.isUnresolved()) return undefined;
+  const ms = d.toMilliseconds();
+  return ms % 1000 === 0 ? ms / 1000 : undefined;
+}
+
+function checkDuration(prop: string, d: Duration, minSeconds: number, maxSeconds: number): string[] {
+  if (d.isUnresolved()) {
+    return [`\`${prop}\` must be known at synthesis, got a token`];
+  }
+  const seconds = safeSeconds(d);
+  if (seconds === undefined || seconds < minSeconds || seconds > maxSeconds) {
+    return [`\`${prop}\` must be whole seconds from ${minSeconds} to ${maxSeconds}, got ${d.toHumanString()}`];
+  }
+  return [];
+}

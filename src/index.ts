@@ -1,0 +1,2 @@
+export * from './fast-autoscaler';
+export * from './scaling-policy';

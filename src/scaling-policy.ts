@@ -1,0 +1,188 @@
+import { Token } from 'aws-cdk-lib';
+import { MetricName, PolicyConfig } from './controller/controller-config';
+
+/**
+ * What the controller measures on every task, read from the proxy's nginx stub_status.
+ */
+export class ScalingMetric {
+  /**
+   * Open client connections per task (stub_status "Active connections", minus the
+   * status request's own). Includes idle keep-alive connections from the load balancer.
+   */
+  public static readonly ACTIVE_CONNECTIONS = new ScalingMetric('ACTIVE_CONNECTIONS');
+
+  /**
+   * Requests being read or answered right now (stub_status Reading + Writing, minus the
+   * status request): true concurrency, the metric Knative scales on.
+   */
+  public static readonly IN_FLIGHT_REQUESTS = new ScalingMetric('IN_FLIGHT_REQUESTS');
+
+  /**
+   * Requests per second, from the growth of stub_status's request counter between ticks.
+   */
+  public static readonly REQUESTS_PER_SECOND = new ScalingMetric('REQUESTS_PER_SECOND');
+
+  /**
+   * @param name the metric's name, as the controller and its logs know it
+   */
+  private constructor(public readonly name: string) {}
+}
+
+/**
+ * Properties of a target-tracking policy.
+ */
+export interface TargetTrackingPolicyProps {
+  /**
+   * The metric to track.
+   */
+  readonly metric: ScalingMetric;
+
+  /**
+   * The value of the metric that one task should carry: the desired count is
+   * ceil(total / targetPerTask).
+   */
+  readonly targetPerTask: number;
+}
+
+/**
+ * One row of a step policy: from `threshold` (total over all tasks) upwards,
+ * run `desiredTasks` tasks.
+ */
+export interface ScalingStep {
+  /**
+   * The lowest total metric value at which this step applies.
+   */
+  readonly threshold: number;
+
+  /**
+   * The number of tasks to run from this threshold upwards.
+   */
+  readonly desiredTasks: number;
+}
+
+/**
+ * Properties of a step policy.
+ */
+export interface StepPolicyProps {
+  /**
+   * The metric whose total over all tasks the thresholds apply to.
+   */
+  readonly metric: ScalingMetric;
+
+  /**
+   * The steps, in ascending order of both threshold and desired tasks. Below the first
+   * threshold the service runs `minTasks`.
+   */
+  readonly steps: ScalingStep[];
+}
+
+/**
+ * How the controller turns the measured metric into a desired task count.
+ */
+export abstract class ScalingPolicy {
+  /**
+   * Keep the metric per task at `targetPerTask`: desired = ceil(total / targetPerTask).
+   */
+  public static targetTracking(props: TargetTrackingPolicyProps): ScalingPolicy {
+    return new TargetTrackingPolicy(props);
+  }
+
+  /**
+   * Fixed tiers: the total metric selects the desired count from a table,
+   * e.g. ≥ 50 connections → 2 tasks, ≥ 100 → 10, ≥ 300 → 15, ≥ 500 → 20.
+   */
+  public static steps(props: StepPolicyProps): ScalingPolicy {
+    return new StepPolicy(props);
+  }
+
+  /**
+   * The metric this policy reads.
+   */
+  public abstract readonly metric: ScalingMetric;
+
+  /**
+   * Checks the policy against the task bounds; returns the errors, each naming the prop.
+   * @internal
+   */
+  public abstract _validate(minTasks: number, maxTasks: number): string[];
+
+  /**
+   * The policy as the controller reads it from its configuration.
+   * @internal
+   */
+  public abstract _render(): PolicyConfig;
+}
+
+class TargetTrackingPolicy extends ScalingPolicy {
+  public readonly metric: ScalingMetric;
+  private readonly targetPerTask: number;
+
+  constructor(props: TargetTrackingPolicyProps) {
+    super();
+    this.metric = props.metric;
+    this.targetPerTask = props.targetPerTask;
+    if (!Token.isUnresolved(props.targetPerTask) && !(Number.isFinite(props.targetPerTask) && props.targetPerTask > 0)) {
+      throw new Error(`\`targetPerTask\` must be a number greater than 0, got ${props.targetPerTask}`);
+    }
+  }
+
+  public _validate(): string[] {
+    return [];
+  }
+
+  public _render(): PolicyConfig {
+    return { type: 'targetTracking', metric: this.metric.name as MetricName, targetPerTask: this.targetPerTask };
+  }
+}
+
+class StepPolicy extends ScalingPolicy {
+  public readonly metric: ScalingMetric;
+  private readonly steps: ScalingStep[];
+
+  constructor(props: StepPolicyProps) {
+    super();
+    this.metric = props.metric;
+    this.steps = props.steps.map(s => ({ threshold: s.threshold, desiredTasks: s.desiredTasks }));
+    if (this.steps.length === 0) {
+      throw new Error('`steps` must hold at least one step, got an empty list');
+    }
+    this.steps.forEach((step, i) => {
+      if (Token.isUnresolved(step.threshold) || Token.isUnresolved(step.desiredTasks)) {
+        throw new Error(`\`steps[${i}]\` must be plain numbers: the controller compares them at run time, not tokens`);
+      }
+      if (!Number.isFinite(step.threshold) || step.threshold < 0) {
+        throw new Error(`\`steps[${i}].threshold\` must be a number of 0 or more, got ${step.threshold}`);
+      }
+      if (!Number.isInteger(step.desiredTasks) || step.desiredTasks < 0) {
+        throw new Error(`\`steps[${i}].desiredTasks\` must be a whole number of 0 or more, got ${step.desiredTasks}`);
+      }
+      const prev = this.steps[i - 1];
+      if (prev && step.threshold <= prev.threshold) {
+        throw new Error(
+          `\`steps\` must be in ascending order of threshold: \`steps[${i}].threshold\` is ${step.threshold}, not above \`steps[${i - 1}].threshold\` ${prev.threshold}`,
+        );
+      }
+      if (prev && step.desiredTasks < prev.desiredTasks) {
+        throw new Error(
+          `\`steps\` must not ask for fewer tasks at a higher threshold: \`steps[${i}].desiredTasks\` is ${step.desiredTasks}, below \`steps[${i - 1}].desiredTasks\` ${prev.desiredTasks}`,
+        );
+      }
+    });
+  }
+
+  public _validate(minTasks: number, maxTasks: number): string[] {
+    const errors: string[] = [];
+    this.steps.forEach((step, i) => {
+      if (step.desiredTasks < minTasks || step.desiredTasks > maxTasks) {
+        errors.push(
+          `\`steps[${i}].desiredTasks\` must be within \`minTasks\`..\`maxTasks\` (${minTasks}..${maxTasks}), got ${step.desiredTasks}`,
+        );
+      }
+    });
+    return errors;
+  }
+
+  public _render(): PolicyConfig {
+    return { type: 'steps', metric: this.metric.name as MetricName, steps: this.steps };
+  }
+}
