@@ -22,6 +22,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // TypeScript 7 (the Go port) changes the compiler API that ts-jest and eslint rely on.
   typescriptVersion: '~6.0.3',
   tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: { include: ['**/*.ts', '.projenrc.ts'], compilerOptions: {} },
 
   publishToPypi: {
     distName: 'cdk-fast-autoscaler',
@@ -71,8 +72,23 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   gitignore: ['/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/'],
 
+  // One dev tsconfig at the root covers src, test, examples and bench for linting.
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench', 'build-tools', 'projenrc', '.projenrc.ts'],
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
+  },
+
   githubOptions: { mergify: false },
   sampleCode: false,
+});
+
+// The controller is bundled by esbuild (the AWS SDK comes with the Lambda runtime), so its
+// imports are build-time dependencies, not the library's.
+project.eslint?.addOverride({
+  files: ['src/controller/**/*.ts'],
+  rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
 for (const pattern of ['/examples/', '/bench/', '/.ci/', '/.tmp/']) {

@@ -279,11 +279,12 @@ export class FastAutoscaler extends Construct {
       Annotations.of(this).addWarningV2('cdk-fast-autoscaler:fixedDesiredCount',
         `The service sets \`desiredCount\` (${cfn.desiredCount}) in the template: every deployment resets what the autoscaler set. Leave \`desiredCount\` undefined on the service.`);
     }
-    const loadBalancers = Stack.of(this).resolve(cfn.loadBalancers) as Array<{ ContainerName?: string; ContainerPort?: number }> | undefined;
+    // The L1 property, resolved, in its camelCase (L1) form.
+    const loadBalancers = Stack.of(this).resolve(cfn.loadBalancers) as ecs.CfnService.LoadBalancerProperty[] | undefined;
     for (const lb of loadBalancers ?? []) {
-      if (lb.ContainerName === appContainerName) {
+      if (lb.containerName === appContainerName) {
         Annotations.of(this).addWarningV2('cdk-fast-autoscaler:proxyBypassed',
-          `A load balancer targets the app container \`${appContainerName}\` on port ${lb.ContainerPort ?? appPort} directly, bypassing the proxy: the autoscaler does not see that traffic. Use \`loadBalancerTarget\` instead.`);
+          `A load balancer targets the app container \`${appContainerName}\` on port ${lb.containerPort ?? appPort} directly, bypassing the proxy: the autoscaler does not see that traffic. Use \`loadBalancerTarget\` instead.`);
       }
     }
     return [];

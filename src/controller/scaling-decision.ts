@@ -95,7 +95,10 @@ export function decide(i: DecisionInput): Decision {
     const desiredCount = Math.min(recommendation, current + i.maxScaleOutStep, i.maxTasks);
     const partial = complete ? '' : ' (measured on part of the tasks: a lower bound)';
     return {
-      action: 'SCALE_OUT', desiredCount, recommendation, complete,
+      action: 'SCALE_OUT',
+      desiredCount,
+      recommendation,
+      complete,
       reason: `load ${round(i.total)} asks for ${recommendation} tasks, ${current} desired${partial}`,
     };
   }
@@ -109,7 +112,10 @@ export function decide(i: DecisionInput): Decision {
   const target = Math.max(i.window.max, Math.ceil(current / 2), i.minTasks);
   if (target >= current) return hold(`the window's highest recommendation (${i.window.max}) keeps ${current} tasks`);
   return {
-    action: 'SCALE_IN', desiredCount: target, recommendation, complete,
+    action: 'SCALE_IN',
+    desiredCount: target,
+    recommendation,
+    complete,
     reason: `load stayed at or below ${i.window.max} tasks' worth for the whole window`,
   };
 }
