@@ -66,6 +66,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       // End-to-end tests start real nginx processes; give them room on a busy 2-core box.
       testTimeout: 120_000,
+      // Every AWS client without its own loopback endpoint fails instead of reaching AWS.
+      setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/support/'],
       maxWorkers: 2,
     },
   },

@@ -1,0 +1,90 @@
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, Task } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { discoverTasks, ServiceGoneError } from '../../src/controller/task-discovery';
+
+const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/web';
+const ecsMock = mockClient(ECSClient);
+const arn = (i: number) => `arn:aws:ecs:eu-west-1:123456789012:task/web/${i.toString(16).padStart(32, '0')}`;
+
+function task(i: number, lastStatus: string, withAddress = true): Task {
+  return {
+    taskArn: arn(i),
+    lastStatus,
+    attachments: [{
+      type: 'ElasticNetworkInterface',
+      details: [
+        { name: 'subnetId', value: 'subnet-1' },
+        ...(withAddress ? [{ name: 'privateIPv4Address', value: `10.0.${i >> 8}.${i & 255}` }] : []),
+      ],
+    }],
+  };
+}
+
+function activeService(desiredCount = 2) {
+  ecsMock.on(DescribeServicesCommand).resolves({
+    services: [{ serviceName: 'web', status: 'ACTIVE', desiredCount, runningCount: desiredCount, pendingCount: 0 }],
+  });
+}
+
+beforeEach(() => ecsMock.reset());
+
+describe('discoverTasks', () => {
+  test('pages through 250+ tasks and describes them in chunks of 100', async () => {
+    activeService(260);
+    const all = Array.from({ length: 260 }, (_, i) => arn(i));
+    ecsMock.on(ListTasksCommand).callsFake(input => {
+      const start = input.nextToken ? Number(input.nextToken) : 0;
+      const end = Math.min(start + 100, all.length);
+      return { taskArns: all.slice(start, end), nextToken: end < all.length ? String(end) : undefined };
+    });
+    ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+      tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), 'RUNNING')),
+    }));
+
+    const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web');
+
+    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(3);
+    expect(ecsMock.commandCalls(ListTasksCommand)[0].args[0].input).toMatchObject({ cluster: CLUSTER, serviceName: 'web', desiredStatus: 'RUNNING' });
+    const describeSizes = ecsMock.commandCalls(DescribeTasksCommand).map(c => c.args[0].input.tasks?.length);
+    expect(describeSizes).toEqual([100, 100, 60]);
+    expect(found.running).toHaveLength(260);
+    expect(found.running[257]).toEqual({ taskId: arn(257).split('/').pop(), address: '10.0.1.1' });
+  });
+
+  test('RUNNING tasks are scraped, starting ones count as capacity, stopping ones are left out', async () => {
+    activeService(5);
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [arn(1), arn(2), arn(3), arn(4), arn(5), arn(6)] });
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [task(1, 'RUNNING'), task(2, 'PENDING'), task(3, 'PROVISIONING'), task(4, 'DEACTIVATING'), task(5, 'RUNNING', false), task(6, 'ACTIVATING')],
+    });
+    const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web');
+    expect(found.running.map(t => t.address)).toEqual(['10.0.0.1']);
+    expect(found.unreachable).toEqual([arn(5).split('/').pop()]);
+    expect(found.starting).toBe(3);
+    expect(found.service).toEqual({ status: 'ACTIVE', desiredCount: 5, runningCount: 5, pendingCount: 0 });
+  });
+
+  test('zero tasks: nothing to scrape, and no DescribeTasks call', async () => {
+    activeService(0);
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
+    const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web');
+    expect(found.running).toEqual([]);
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
+  test('a missing service is a ServiceGoneError naming it', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: 'web', reason: 'MISSING' }] });
+    await expect(discoverTasks(new ECSClient({}), CLUSTER, 'web')).rejects.toThrow(new ServiceGoneError(`service web not found in ${CLUSTER}: MISSING`));
+  });
+
+  test('a service being deleted is a ServiceGoneError', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'web', status: 'DRAINING' }] });
+    await expect(discoverTasks(new ECSClient({}), CLUSTER, 'web')).rejects.toThrow('service web is DRAINING');
+  });
+
+  test('throttling that outlasts the SDK retries comes out as the ECS error', async () => {
+    activeService();
+    ecsMock.on(ListTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+    await expect(discoverTasks(new ECSClient({}), CLUSTER, 'web')).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+});

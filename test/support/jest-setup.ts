@@ -1,0 +1,3 @@
+import { installLoopbackGuard } from './aws-loopback';
+
+installLoopbackGuard();

@@ -1,0 +1,103 @@
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { renderProxyNginxConfig } from '../../src/proxy-nginx-config';
+
+/** Debian's nginx-light; the test run installs it (see .ci/run). Missing nginx fails the test. */
+export const NGINX_BINARY = process.env.NGINX_BINARY ?? '/usr/sbin/nginx';
+
+export interface NginxTaskOptions {
+  /** The task's own loopback address, 127.0.0.x. */
+  readonly address: string;
+  readonly proxyPort: number;
+  readonly statusPort: number;
+  readonly appPort: number;
+}
+
+/**
+ * One emulated task's proxy sidecar: a real nginx running the configuration the construct
+ * puts in the task definition, bound to the task's own loopback address.
+ */
+export class NginxTask {
+  public static async start(o: NginxTaskOptions): Promise<NginxTask> {
+    assertLoopback(o.address);
+    if (!fs.existsSync(NGINX_BINARY)) {
+      throw new Error(`nginx not found at ${NGINX_BINARY}: install Debian's nginx-light (.ci/run does)`);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fast-autoscaler-nginx-${o.address}-`));
+    const config = renderProxyNginxConfig({
+      proxyPort: o.proxyPort,
+      statusPort: o.statusPort,
+      appPort: o.appPort,
+      listenAddress: o.address,
+      runtimeDir: dir,
+      workerProcesses: 1,
+    });
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), config);
+    const child = spawn(NGINX_BINARY, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', d => (stderr += d));
+    const task = new NginxTask(o, dir, child);
+    try {
+      await waitForPort(o.address, o.statusPort, 5000, () => child.exitCode !== null);
+    } catch (err) {
+      await task.stop();
+      throw new Error(`nginx on ${o.address} did not start: ${(err as Error).message} ${stderr}`);
+    }
+    return task;
+  }
+
+  private stopped?: Promise<void>;
+
+  private constructor(public readonly options: NginxTaskOptions, public readonly dir: string, private readonly child: ChildProcess) {}
+
+  public get address(): string {
+    return this.options.address;
+  }
+
+  /** Stops nginx (fast shutdown) and removes its files; waits for the process to end. */
+  public stop(): Promise<void> {
+    this.stopped ??= new Promise<void>(resolve => {
+      const done = () => {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+        resolve();
+      };
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return done();
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      this.child.once('exit', () => {
+        clearTimeout(killer);
+        done();
+      });
+      this.child.kill('SIGTERM');
+    });
+    return this.stopped;
+  }
+}
+
+export function assertLoopback(address: string) {
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) {
+    throw new Error(`refusing to bind ${address}: tests and demos stay inside 127.0.0.0/8`);
+  }
+}
+
+export async function waitForPort(host: string, port: number, timeoutMs: number, gaveUp: () => boolean = () => false) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>(resolve => {
+      const socket = net.connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (gaveUp()) throw new Error('process exited');
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise(r => setTimeout(r, 20));
+  }
+}
