@@ -1,0 +1,44 @@
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeServicesCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { CONFIG_ENV } from '../../src/controller/controller-config';
+
+const ecsMock = mockClient(ECSClient);
+const ddbMock = mockClient(DynamoDBClient);
+
+test('the handler logs one structured line and emits EMF metrics per tick', async () => {
+  process.env[CONFIG_ENV] = JSON.stringify({
+    cluster: 'c', service: 'web', table: 'state',
+    policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 10 },
+    minTasks: 2, maxTasks: 5, maxScaleOutStep: 5, intervalSeconds: 3, scaleInEnabled: false, scaleInWindowSeconds: 300,
+    maxFailedScrapeRatio: 0.5, statusPort: 8022, runSeconds: 90, dryRun: false,
+  });
+  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 0, pendingCount: 1 }] });
+  ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
+  ddbMock.on(GetItemCommand).resolves({});
+  ddbMock.on(PutItemCommand).resolves({});
+  const lines: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  const info = jest.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  try {
+    // Loaded here, after the configuration is in the environment: the module reads it once.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { handler } = require('../../src/controller/tick.lambda') as typeof import('../../src/controller/tick.lambda');
+    const result = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
+    expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, reason: 'desired count 1 is below minTasks 2' });
+  } finally {
+    write.mockRestore();
+    info.mockRestore();
+    log.mockRestore();
+  }
+  const records = lines.join('\n').split('\n').filter(l => l.trim().startsWith('{')).map(l => JSON.parse(l));
+  const tick = records.find(r => r.message === 'tick');
+  expect(tick).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, runId: 'r1', metric: 'ACTIVE_CONNECTIONS', scraped: 0 });
+  const emf = records.find(r => r._aws);
+  expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'FastAutoscaler' });
+  expect(emf).toMatchObject({ ScaleOut: 1, EcsService: 'web' });
+});
