@@ -49,13 +49,13 @@ export function typicalStack(o: TypicalStackOptions = {}): TypicalStack {
   return { app, stack, service, autoscaler, topic };
 }
 
-export function fargateService(stack: Stack, desiredCount?: number) {
+export function fargateService(stack: Stack, desiredCount?: number, appPort = 80) {
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
   const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Task', { cpu: 256, memoryLimitMiB: 512 });
   taskDefinition.addContainer('app', {
     image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/httpd:2.4'),
-    portMappings: [{ containerPort: 80 }],
+    portMappings: [{ containerPort: appPort }],
   });
   const service = new ecs.FargateService(stack, 'Web', { cluster, taskDefinition, desiredCount });
   return { vpc, cluster, taskDefinition, service };

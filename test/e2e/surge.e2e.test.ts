@@ -1,0 +1,43 @@
+import { Duration } from 'aws-cdk-lib';
+import { renderProxyNginxConfig } from '../../src/proxy-nginx-config';
+import { LocalCluster, proxyPorts } from '../support/local-cluster';
+import { waitFor } from '../support/wait-for';
+
+let cluster: LocalCluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+test('the emulated tasks run exactly the nginx configuration the task definition carries', async () => {
+  cluster = await LocalCluster.start({ autoscaler: { interval: Duration.seconds(1) } });
+  const { proxyPort, statusPort, nginxConfig } = proxyPorts(cluster.template);
+  expect(nginxConfig).toBe(renderProxyNginxConfig({ proxyPort, statusPort, appPort: cluster.app.port }));
+});
+
+test('a load step scales out within two ticks, to what the policy says, and notifies', async () => {
+  cluster = await LocalCluster.start({ autoscaler: { interval: Duration.seconds(1) }, startDelayMs: 1500 });
+  const { ecs, loop, load, sns } = cluster;
+  loop.startSchedule();
+  await waitFor('two idle ticks', () => loop.ticks.filter(t => t.scraped === 2).length >= 2, 20_000);
+  expect(loop.ticks.every(t => t.action === 'HOLD')).toBe(true);
+
+  const surgeAt = Date.now();
+  load.setConnections(100);
+  const firstCall = await waitFor('the first UpdateService call', () => ecs.callsOf('UpdateService')[0], 20_000);
+  const ticksBefore = loop.ticks.filter(t => t.seenAt > surgeAt && t.seenAt <= firstCall.at);
+  expect(ticksBefore.length).toBeGreaterThanOrEqual(1);
+  expect(ticksBefore.length).toBeLessThanOrEqual(2);
+  // Every UpdateService call carries the count the tick before it decided on.
+  const deciding = ticksBefore[ticksBefore.length - 1];
+  expect(deciding.action).toBe('SCALE_OUT');
+  expect(firstCall.input.desiredCount).toBe(deciding.desiredCount);
+  expect(deciding.desiredCount).toBe(Math.min(20, Math.max(2, Math.ceil(deciding.total / 10))));
+
+  // With the whole load seen, the service settles at ceil(100 / 10) = 10 tasks.
+  await waitFor('10 desired tasks', () => ecs.desiredCount === 10, 30_000);
+  await waitFor('10 running tasks', () => ecs.runningTasks.length === 10, 30_000);
+  expect(sns!.published.length).toBeGreaterThanOrEqual(1);
+  expect(sns!.published[0]).toMatchObject({ subject: expect.stringMatching(/^web scales out: 2 -> \d+ tasks$/) });
+  expect(loop.transitions.map(([, state]) => state)).toEqual(expect.arrayContaining(['Tick', 'Decide', 'Notify?', 'Notify', 'Scale', 'WaitInterval']));
+});

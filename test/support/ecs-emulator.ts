@@ -1,0 +1,329 @@
+import { randomUUID } from 'crypto';
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { NginxTask } from './nginx-task';
+
+/**
+ * An ECS control plane on loopback, speaking the real wire protocol (AWS JSON 1.1) for the
+ * four calls the autoscaler makes: ListTasks, DescribeTasks, DescribeServices and
+ * UpdateService. Every task is a real nginx on its own loopback address, started and
+ * stopped as the desired count changes, after a start delay, going
+ * PROVISIONING → PENDING → RUNNING like Fargate's.
+ */
+
+const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+
+export type TaskStatus = 'PROVISIONING' | 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPED';
+
+export interface EmulatedTask {
+  readonly id: string;
+  readonly arn: string;
+  readonly address: string;
+  status: TaskStatus;
+  readonly createdAt: number;
+  nginx?: NginxTask;
+}
+
+export interface EcsCall {
+  readonly operation: string;
+  readonly at: number;
+  readonly input: any;
+  /** The error answered, if any. */
+  readonly error?: string;
+}
+
+export interface EcsEmulatorOptions {
+  readonly clusterName?: string;
+  readonly serviceName?: string;
+  /** The proxy configuration every task runs. */
+  readonly proxyPort: number;
+  readonly statusPort: number;
+  readonly appPort: number;
+  /** Second octet of the tasks' addresses, 127.N.x.y: one per emulator, so that clusters never collide. */
+  readonly addressBlock: number;
+  /** How long a new task takes to run, like Fargate's tens of seconds. @default 2000 */
+  readonly startDelayMs?: number;
+  readonly initialDesiredCount: number;
+}
+
+export class EcsEmulator {
+  public static async start(o: EcsEmulatorOptions): Promise<EcsEmulator> {
+    const emulator = new EcsEmulator(o);
+    await new Promise<void>(resolve => emulator.server.listen(0, '127.0.0.1', resolve));
+    await emulator.reconcile(true);
+    return emulator;
+  }
+
+  public readonly clusterName: string;
+  public readonly serviceName: string;
+  public readonly clusterArn: string;
+  public readonly serviceArn: string;
+  public readonly calls: EcsCall[] = [];
+  public readonly tasks: EmulatedTask[] = [];
+  public desiredCount: number;
+  public serviceStatus: 'ACTIVE' | 'DRAINING' | 'INACTIVE' = 'ACTIVE';
+  /** Answers the next N calls of an operation with this error. */
+  private readonly faults = new Map<string, { error: string; message: string; remaining: number }>();
+  private readonly server: http.Server;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private nextAddress = 0;
+  private stopping = false;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  private constructor(private readonly o: EcsEmulatorOptions) {
+    this.clusterName = o.clusterName ?? 'local';
+    this.serviceName = o.serviceName ?? 'web';
+    this.clusterArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${this.clusterName}`;
+    this.serviceArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.clusterName}/${this.serviceName}`;
+    this.desiredCount = o.initialDesiredCount;
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  public get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Tasks that are not on their way out. */
+  public get liveTasks(): EmulatedTask[] {
+    return this.tasks.filter(t => t.status !== 'DEACTIVATING' && t.status !== 'STOPPED');
+  }
+
+  public get runningTasks(): EmulatedTask[] {
+    return this.tasks.filter(t => t.status === 'RUNNING');
+  }
+
+  public callsOf(operation: string): EcsCall[] {
+    return this.calls.filter(c => c.operation === operation);
+  }
+
+  /** Makes the next `times` calls of `operation` fail with `error` (e.g. ThrottlingException). */
+  public injectFault(operation: string, error: string, times: number, message = 'Rate exceeded') {
+    this.faults.set(operation, { error, message, remaining: times });
+  }
+
+  public async stop(): Promise<void> {
+    this.stopping = true;
+    this.timers.forEach(t => clearTimeout(t));
+    await Promise.allSettled([...this.pending]);
+    await Promise.all(this.tasks.map(t => t.nginx?.stop()));
+    this.server.closeAllConnections();
+    await new Promise<void>(resolve => this.server.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    const chunks: Buffer[] = [];
+    req.on('data', c => chunks.push(c));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+      let input: any = {};
+      try {
+        input = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      } catch {
+        return this.error(res, operation, input, 'SerializationException', 'body is not JSON', 400);
+      }
+      const fault = this.faults.get(operation);
+      if (fault && fault.remaining > 0) {
+        fault.remaining--;
+        return this.error(res, operation, input, fault.error, fault.message, 400);
+      }
+      let output: unknown;
+      try {
+        output = this.dispatch(operation, input);
+      } catch (err) {
+        const e = err as { name: string; message: string };
+        return this.error(res, operation, input, e.name, e.message, 400);
+      }
+      this.calls.push({ operation, at: Date.now(), input });
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+      res.end(JSON.stringify(output));
+    });
+  }
+
+  private error(res: http.ServerResponse, operation: string, input: any, type: string, message: string, status: number) {
+    this.calls.push({ operation, at: Date.now(), input, error: type });
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+    res.end(JSON.stringify({ __type: type, message }));
+  }
+
+  private dispatch(operation: string, input: any): unknown {
+    switch (operation) {
+      case 'DescribeServices': return this.describeServices(input);
+      case 'ListTasks': return this.listTasks(input);
+      case 'DescribeTasks': return this.describeTasks(input);
+      case 'UpdateService': return this.updateService(input);
+      default: throw named('InvalidAction', `operation ${operation} is not emulated`);
+    }
+  }
+
+  private checkCluster(cluster: string | undefined) {
+    if (cluster !== undefined && cluster !== this.clusterArn && cluster !== this.clusterName) {
+      throw named('ClusterNotFoundException', 'Cluster not found.');
+    }
+  }
+
+  private isService(name: string | undefined) {
+    return name === this.serviceName || name === this.serviceArn;
+  }
+
+  private serviceView() {
+    return {
+      serviceArn: this.serviceArn,
+      serviceName: this.serviceName,
+      clusterArn: this.clusterArn,
+      status: this.serviceStatus,
+      desiredCount: this.desiredCount,
+      runningCount: this.runningTasks.length,
+      pendingCount: this.tasks.filter(t => t.status === 'PROVISIONING' || t.status === 'PENDING').length,
+      launchType: 'FARGATE',
+    };
+  }
+
+  private describeServices(input: { cluster?: string; services?: string[] }) {
+    this.checkCluster(input.cluster);
+    const services: unknown[] = [];
+    const failures: unknown[] = [];
+    for (const name of input.services ?? []) {
+      if (this.isService(name) && this.serviceStatus !== 'INACTIVE') services.push(this.serviceView());
+      else failures.push({ arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.clusterName}/${name}`, reason: 'MISSING' });
+    }
+    return { services, failures };
+  }
+
+  private listTasks(input: { cluster?: string; serviceName?: string; desiredStatus?: string; maxResults?: number; nextToken?: string }) {
+    this.checkCluster(input.cluster);
+    if (input.serviceName && !this.isService(input.serviceName)) throw named('ServiceNotFoundException', 'Service not found.');
+    const wanted = input.desiredStatus === 'STOPPED'
+      ? this.tasks.filter(t => t.status === 'STOPPED')
+      : this.tasks.filter(t => t.status !== 'STOPPED' && t.status !== 'DEACTIVATING');
+    const pageSize = Math.min(input.maxResults ?? 100, 100);
+    const start = input.nextToken ? Number(Buffer.from(input.nextToken, 'base64').toString()) : 0;
+    const page = wanted.slice(start, start + pageSize);
+    const next = start + pageSize < wanted.length ? Buffer.from(String(start + pageSize)).toString('base64') : undefined;
+    return { taskArns: page.map(t => t.arn), ...(next ? { nextToken: next } : {}) };
+  }
+
+  private describeTasks(input: { cluster?: string; tasks?: string[] }) {
+    this.checkCluster(input.cluster);
+    if (!input.tasks || input.tasks.length === 0 || input.tasks.length > 100) {
+      throw named('InvalidParameterException', 'Tasks cannot be empty and may hold 100 tasks at most.');
+    }
+    const tasks: unknown[] = [];
+    const failures: unknown[] = [];
+    for (const ref of input.tasks) {
+      const task = this.tasks.find(t => t.arn === ref || t.id === ref);
+      if (!task) {
+        failures.push({ arn: ref, reason: 'MISSING' });
+        continue;
+      }
+      tasks.push({
+        taskArn: task.arn,
+        clusterArn: this.clusterArn,
+        group: `service:${this.serviceName}`,
+        lastStatus: task.status,
+        desiredStatus: task.status === 'DEACTIVATING' || task.status === 'STOPPED' ? 'STOPPED' : 'RUNNING',
+        launchType: 'FARGATE',
+        createdAt: task.createdAt / 1000,
+        attachments: [{
+          id: randomUUID(),
+          type: 'ElasticNetworkInterface',
+          status: task.status === 'PROVISIONING' ? 'PRECREATED' : 'ATTACHED',
+          details: [
+            { name: 'subnetId', value: 'subnet-0local' },
+            { name: 'networkInterfaceId', value: `eni-${task.id.slice(0, 17)}` },
+            { name: 'privateIPv4Address', value: task.address },
+          ],
+        }],
+      });
+    }
+    return { tasks, failures };
+  }
+
+  private updateService(input: { cluster?: string; service?: string; desiredCount?: number }) {
+    this.checkCluster(input.cluster);
+    if (!this.isService(input.service) || this.serviceStatus !== 'ACTIVE') throw named('ServiceNotFoundException', 'Service not found.');
+    if (input.desiredCount !== undefined) {
+      if (!Number.isInteger(input.desiredCount) || input.desiredCount < 0) throw named('InvalidParameterException', 'desiredCount must be 0 or more');
+      this.desiredCount = input.desiredCount;
+      this.track(this.reconcile(false));
+    }
+    return { service: this.serviceView() };
+  }
+
+  private track<T>(p: Promise<T>) {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Starts or stops tasks until the live ones match the desired count. */
+  private async reconcile(immediately: boolean): Promise<void> {
+    const live = this.liveTasks;
+    if (live.length < this.desiredCount) {
+      const starts: Array<Promise<void>> = [];
+      for (let i = live.length; i < this.desiredCount; i++) starts.push(this.launch(immediately));
+      await Promise.all(starts);
+    } else if (live.length > this.desiredCount) {
+      // Like ECS, stop the newest tasks first: they carry the least warm state.
+      const victims = [...live].sort((a, b) => b.createdAt - a.createdAt).slice(0, live.length - this.desiredCount);
+      await Promise.all(victims.map(t => this.retire(t)));
+    }
+  }
+
+  private nextTaskAddress(): string {
+    const n = this.nextAddress++;
+    return `127.${this.o.addressBlock}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+  }
+
+  private async launch(immediately: boolean): Promise<void> {
+    const id = randomUUID().replace(/-/g, '');
+    const task: EmulatedTask = {
+      id,
+      arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${this.clusterName}/${id}`,
+      address: this.nextTaskAddress(),
+      status: 'PROVISIONING',
+      createdAt: Date.now(),
+    };
+    this.tasks.push(task);
+    const delay = immediately ? 0 : this.o.startDelayMs ?? 2000;
+    await this.sleep(delay / 3);
+    if (this.stopping || task.status !== 'PROVISIONING') return;
+    task.status = 'PENDING';
+    await this.sleep((2 * delay) / 3);
+    if (this.stopping || task.status !== 'PENDING') return;
+    task.nginx = await NginxTask.start({
+      address: task.address, proxyPort: this.o.proxyPort, statusPort: this.o.statusPort, appPort: this.o.appPort,
+    });
+    if (this.stopping || task.status !== 'PENDING') {
+      await task.nginx.stop();
+      return;
+    }
+    task.status = 'RUNNING';
+  }
+
+  private async retire(task: EmulatedTask): Promise<void> {
+    task.status = 'DEACTIVATING';
+    await task.nginx?.stop();
+    task.status = 'STOPPED';
+  }
+
+  /** Stops one running task's nginx without telling ECS (a crashed sidecar). */
+  public async killSidecar(task: EmulatedTask) {
+    await task.nginx?.stop();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+}
+
+function named(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}

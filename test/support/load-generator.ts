@@ -1,0 +1,61 @@
+import autocannon = require('autocannon');
+import { EcsEmulator } from './ecs-emulator';
+
+/**
+ * Real load from autocannon against the running tasks' proxies, spread evenly as a load
+ * balancer would: whenever the set of running tasks or the wanted load changes, the
+ * connections are dealt out again.
+ */
+export class LoadGenerator {
+  private connections = 0;
+  private instances: Array<ReturnType<typeof autocannon>> = [];
+  private dealtTo = '';
+  private readonly watcher: NodeJS.Timeout;
+
+  constructor(private readonly ecs: EcsEmulator, private readonly proxyPort: number) {
+    this.watcher = setInterval(() => this.rebalance(), 200);
+  }
+
+  /** Keeps `n` connections open, each with one request in flight at a time. */
+  public setConnections(n: number) {
+    this.connections = n;
+    this.rebalance();
+  }
+
+  public get openConnections(): number {
+    return this.connections;
+  }
+
+  public stop() {
+    clearInterval(this.watcher);
+    this.stopInstances();
+  }
+
+  private stopInstances() {
+    this.instances.forEach(i => i.stop());
+    this.instances = [];
+  }
+
+  private rebalance() {
+    const tasks = this.ecs.runningTasks;
+    const key = `${this.connections}:${tasks.map(t => t.address).join(',')}`;
+    if (key === this.dealtTo) return;
+    this.dealtTo = key;
+    this.stopInstances();
+    if (this.connections === 0 || tasks.length === 0) return;
+    tasks.forEach((task, i) => {
+      const share = Math.floor(this.connections / tasks.length) + (i < this.connections % tasks.length ? 1 : 0);
+      if (share === 0) return;
+      const instance = autocannon({
+        url: `http://${task.address}:${this.proxyPort}/`,
+        connections: share,
+        pipelining: 1,
+        duration: 3600,
+        timeout: 30,
+      });
+      // A task that goes away mid-run only ends its own share.
+      instance.on('error', () => undefined);
+      this.instances.push(instance);
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { DynaliteServer } from './dynalite-server';
+import { EcsEmulator } from './ecs-emulator';
+import { LoadGenerator } from './load-generator';
+import { LocalApp } from './local-app';
+import { LocalControlLoop, TickLog } from './local-control-loop';
+import { SnsEmulator } from './sns-emulator';
+import { fargateService } from './typical-stack';
+import { FastAutoscaler, FastAutoscalerProps, ScalingMetric, ScalingPolicy } from '../../src';
+import { PROXY_CONTAINER_NAME } from '../../src/proxy-sidecar';
+
+export interface LocalClusterOptions {
+  /** The autoscaler's props, over a target of 10 connections per task, 2..20 tasks. */
+  readonly autoscaler?: Partial<Omit<FastAutoscalerProps, 'service'>>;
+  /** Synthesize an SNS topic and publish to the emulator. @default true */
+  readonly withTopic?: boolean;
+  readonly initialTasks?: number;
+  /** How long a new task takes to run. @default 2000 */
+  readonly startDelayMs?: number;
+  /** How long the app takes to answer: keeps requests in flight. @default 100 */
+  readonly appDelayMs?: number;
+  readonly onTick?: (tick: TickLog) => void;
+}
+
+let clustersStarted = 0;
+
+/**
+ * Everything of the autoscaler that can run on one machine: a synthesized stack, the ECS
+ * and SNS emulators with real nginx tasks, dynalite, the state machine in
+ * aws-local-stepfunctions with the bundled handler, and autocannon for load.
+ */
+export class LocalCluster {
+  public static async start(o: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const parts: Array<{ stop(): Promise<void> | void }> = [];
+    try {
+      const app = await LocalApp.start(o.appDelayMs ?? 100);
+      parts.push(app);
+      const template = synthesize(o, app.port);
+      const { proxyPort, statusPort } = proxyPorts(template);
+      // Each cluster gets its own 127.N.0.0/16 block, so that parallel test files never share an address.
+      const addressBlock = 20 + (Number(process.env.JEST_WORKER_ID ?? 0) * 40 + clustersStarted++) % 200;
+      const ecs = await EcsEmulator.start({
+        proxyPort, statusPort, appPort: app.port, addressBlock,
+        startDelayMs: o.startDelayMs ?? 2000,
+        initialDesiredCount: o.initialTasks ?? 2,
+      });
+      parts.push(ecs);
+      const snsEmulator = (o.withTopic ?? true) ? await SnsEmulator.start() : undefined;
+      if (snsEmulator) parts.push(snsEmulator);
+      const dynalite = await DynaliteServer.start();
+      parts.push(dynalite);
+      const loop = await LocalControlLoop.start({ template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick });
+      parts.push(loop);
+      const load = new LoadGenerator(ecs, proxyPort);
+      parts.push(load);
+      return new LocalCluster(template, app, ecs, snsEmulator, dynalite, loop, load, parts);
+    } catch (err) {
+      await stopAll(parts);
+      throw err;
+    }
+  }
+
+  private constructor(
+    public readonly template: any,
+    public readonly app: LocalApp,
+    public readonly ecs: EcsEmulator,
+    public readonly sns: SnsEmulator | undefined,
+    public readonly dynalite: DynaliteServer,
+    public readonly loop: LocalControlLoop,
+    public readonly load: LoadGenerator,
+    private readonly parts: Array<{ stop(): Promise<void> | void }>,
+  ) {}
+
+  /** Stops everything that was started, newest first, even if some part fails to stop. */
+  public stop(): Promise<void> {
+    return stopAll(this.parts);
+  }
+}
+
+async function stopAll(parts: Array<{ stop(): Promise<void> | void }>) {
+  for (const part of [...parts].reverse()) {
+    try {
+      await part.stop();
+    } catch {
+      // keep stopping the rest
+    }
+  }
+}
+
+function synthesize(o: LocalClusterOptions, appPort: number): any {
+  const app = new App();
+  const stack = new Stack(app, 'Local', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const { service } = fargateService(stack, undefined, appPort);
+  const topic = (o.withTopic ?? true) ? new sns.Topic(stack, 'Topic') : undefined;
+  new FastAutoscaler(stack, 'Autoscaler', {
+    service,
+    policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10 }),
+    minTasks: 2,
+    maxTasks: 20,
+    topic,
+    ...o.autoscaler,
+  });
+  return Template.fromStack(stack).toJSON();
+}
+
+/** The proxy's ports, as the synthesized task definition has them. */
+export function proxyPorts(template: any): { proxyPort: number; statusPort: number; nginxConfig: string } {
+  for (const resource of Object.values(template.Resources) as any[]) {
+    if (resource.Type !== 'AWS::ECS::TaskDefinition') continue;
+    const proxy = resource.Properties.ContainerDefinitions.find((c: any) => c.Name === PROXY_CONTAINER_NAME);
+    if (!proxy) continue;
+    return {
+      proxyPort: proxy.PortMappings[0].ContainerPort,
+      statusPort: proxy.PortMappings[1].ContainerPort,
+      nginxConfig: proxy.Environment[0].Value,
+    };
+  }
+  throw new Error('no proxy sidecar in the template');
+}
