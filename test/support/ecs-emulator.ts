@@ -67,7 +67,8 @@ export class EcsEmulator {
   /** Answers the next N calls of an operation with this error. */
   private readonly faults = new Map<string, { error: string; message: string; remaining: number }>();
   private readonly server: http.Server;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Pending start delays: stopping the emulator ends them at once. */
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private nextAddress = 0;
   private stopping = false;
   private readonly pending = new Set<Promise<unknown>>();
@@ -105,7 +106,11 @@ export class EcsEmulator {
 
   public async stop(): Promise<void> {
     this.stopping = true;
-    this.timers.forEach(t => clearTimeout(t));
+    this.timers.forEach((resolve, t) => {
+      clearTimeout(t);
+      resolve();
+    });
+    this.timers.clear();
     await Promise.allSettled([...this.pending]);
     await Promise.all(this.tasks.map(t => t.nginx?.stop()));
     this.server.closeAllConnections();
@@ -319,7 +324,7 @@ export class EcsEmulator {
         this.timers.delete(t);
         resolve();
       }, ms);
-      this.timers.add(t);
+      this.timers.set(t, resolve);
     });
   }
 }

@@ -8,7 +8,7 @@ import { EcsEmulator } from './ecs-emulator';
  */
 export class LoadGenerator {
   private connections = 0;
-  private instances: Array<ReturnType<typeof autocannon>> = [];
+  private instances: autocannon.Instance[] = [];
   private dealtTo = '';
   private readonly watcher: NodeJS.Timeout;
 
@@ -52,7 +52,7 @@ export class LoadGenerator {
         pipelining: 1,
         duration: 3600,
         timeout: 30,
-      });
+      }, () => undefined);
       // A task that goes away mid-run only ends its own share.
       instance.on('error', () => undefined);
       this.instances.push(instance);

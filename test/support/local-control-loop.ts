@@ -1,6 +1,6 @@
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine as StateMachineClass } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import { loopbackClientConfig } from './aws-loopback';
 import { CfnResolver } from './cfn-resolver';
 import { DynaliteServer } from './dynalite-server';
@@ -9,6 +9,10 @@ import { LambdaHost, TICK_BUNDLE } from './lambda-host';
 import { SnsEmulator } from './sns-emulator';
 import { CONFIG_ENV, ControllerConfig } from '../../src/controller/controller-config';
 import { TickResult } from '../../src/controller/tick';
+
+// The package is ESM-first; its CommonJS build is what this CommonJS test code loads.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { StateMachine } = require('aws-local-stepfunctions') as { StateMachine: typeof StateMachineClass };
 
 /** One tick as the function logged it, with when the parent saw it. */
 export interface TickLog extends Omit<TickResult, 'figures' | 'notify' | 'subject' | 'message'> {
@@ -83,7 +87,7 @@ export class LocalControlLoop {
   /** Every state the executions entered, in order: [run, state]. */
   public readonly transitions: Array<[string, string]> = [];
   private lambda!: LambdaHost;
-  private readonly machine: StateMachine;
+  private readonly machine: StateMachineClass;
   private readonly ecsClient: ECSClient;
   private readonly snsClient?: SNSClient;
   private schedule?: NodeJS.Timeout;
@@ -155,7 +159,8 @@ export class LocalControlLoop {
 
   private async updateService(input: { Cluster: string; Service: string; DesiredCount: number }) {
     try {
-      return await this.ecsClient.send(new UpdateServiceCommand({ cluster: input.Cluster, service: input.Service, desiredCount: input.DesiredCount }));
+      const out = await this.ecsClient.send(new UpdateServiceCommand({ cluster: input.Cluster, service: input.Service, desiredCount: input.DesiredCount }));
+      return { Service: { DesiredCount: out.service?.desiredCount ?? null } };
     } catch (err) {
       throw integrationError('Ecs', err);
     }
@@ -164,7 +169,8 @@ export class LocalControlLoop {
   private async publish(input: { TopicArn: string; Message: string; Subject?: string }) {
     if (!this.snsClient) throw new Error('the definition publishes, but no SNS emulator was given');
     try {
-      return await this.snsClient.send(new PublishCommand({ TopicArn: input.TopicArn, Message: input.Message, Subject: input.Subject }));
+      const out = await this.snsClient.send(new PublishCommand({ TopicArn: input.TopicArn, Message: input.Message, Subject: input.Subject }));
+      return { MessageId: out.MessageId ?? null };
     } catch (err) {
       throw integrationError('Sns', err);
     }
