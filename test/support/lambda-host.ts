@@ -78,8 +78,17 @@ export class LambdaHost {
   public invoke(event: unknown): Promise<any> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (!this.child.connected) {
+        // An aborted execution may still reach its next Tick after the host stopped.
+        reject(Object.assign(new Error('the function process has ended'), { name: 'Lambda.ServiceException' }));
+        return;
+      }
       this.waiting.set(id, { resolve, reject });
-      this.child.send({ id, event });
+      this.child.send({ id, event }, err => {
+        if (!err) return;
+        this.waiting.delete(id);
+        reject(Object.assign(err, { name: 'Lambda.ServiceException' }));
+      });
     });
   }
 

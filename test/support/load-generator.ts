@@ -1,5 +1,5 @@
 import autocannon = require('autocannon');
-import { EcsEmulator } from './ecs-emulator';
+import { EcsEmulator, EmulatedTask } from './ecs-emulator';
 
 /**
  * Real load from autocannon against the running tasks' proxies, spread evenly as a load
@@ -10,6 +10,8 @@ export class LoadGenerator {
   private connections = 0;
   private instances: autocannon.Instance[] = [];
   private dealtTo = '';
+  private restart?: NodeJS.Timeout;
+  private stopped = false;
   private readonly watcher: NodeJS.Timeout;
 
   constructor(private readonly ecs: EcsEmulator, private readonly proxyPort: number) {
@@ -27,6 +29,8 @@ export class LoadGenerator {
   }
 
   public stop() {
+    this.stopped = true;
+    clearTimeout(this.restart);
     clearInterval(this.watcher);
     this.stopInstances();
   }
@@ -43,6 +47,14 @@ export class LoadGenerator {
     this.dealtTo = key;
     this.stopInstances();
     if (this.connections === 0 || tasks.length === 0) return;
+    // Deal the connections out again only once nginx has seen the old ones close: a load
+    // balancer moves load, it never doubles it, and neither may this.
+    clearTimeout(this.restart);
+    this.restart = setTimeout(() => this.deal(tasks), 300);
+  }
+
+  private deal(tasks: EmulatedTask[]) {
+    if (this.stopped) return;
     tasks.forEach((task, i) => {
       const share = Math.floor(this.connections / tasks.length) + (i < this.connections % tasks.length ? 1 : 0);
       if (share === 0) return;
