@@ -59,6 +59,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/autocannon',
     'cdk-nag@^3',
     'aws-cdk@^2',
+    'vega@^6',
+    'vega-lite@^6',
   ],
 
   jestOptions: {
@@ -73,7 +75,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/'],
+  gitignore: ['/.ci/.node22/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/'],
 
   // One dev tsconfig at the root covers src, test, examples and bench for linting.
   eslintOptions: {

@@ -8,10 +8,20 @@ const ddbMock = mockClient(DynamoDBClient);
 
 test('the handler logs one structured line and emits EMF metrics per tick', async () => {
   process.env[CONFIG_ENV] = JSON.stringify({
-    cluster: 'c', service: 'web', table: 'state',
+    cluster: 'c',
+    service: 'web',
+    table: 'state',
     policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 10 },
-    minTasks: 2, maxTasks: 5, maxScaleOutStep: 5, intervalSeconds: 3, scaleInEnabled: false, scaleInWindowSeconds: 300,
-    maxFailedScrapeRatio: 0.5, statusPort: 8022, runSeconds: 90, dryRun: false,
+    minTasks: 2,
+    maxTasks: 5,
+    maxScaleOutStep: 5,
+    intervalSeconds: 3,
+    scaleInEnabled: false,
+    scaleInWindowSeconds: 300,
+    maxFailedScrapeRatio: 0.5,
+    statusPort: 8022,
+    runSeconds: 90,
+    dryRun: false,
   });
   ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 0, pendingCount: 1 }] });
   ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });

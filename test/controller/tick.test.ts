@@ -64,7 +64,11 @@ describe('runTick', () => {
     cluster(2);
     const { result } = await runTick(config, event(), deps(ok(51), { now: START + 1000 }));
     expect(result).toMatchObject({
-      action: 'SCALE_OUT', desiredCount: 10, previousDesiredCount: 2, continue: true, notify: true,
+      action: 'SCALE_OUT',
+      desiredCount: 10,
+      previousDesiredCount: 2,
+      continue: true,
+      notify: true,
       subject: 'web scales out: 2 -> 10 tasks',
       figures: { total: 100, perTask: 50, scraped: 2, failed: 0, running: 2 },
     });

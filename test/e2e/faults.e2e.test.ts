@@ -1,5 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
 import * as net from 'net';
+import { Duration } from 'aws-cdk-lib';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
 

@@ -1,5 +1,5 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AddressInfo, Server } from 'net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loopbackClientConfig } from './aws-loopback';
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -42,7 +42,10 @@ export class LocalCluster {
       // Each cluster gets its own 127.N.0.0/16 block, so that parallel test files never share an address.
       const addressBlock = 20 + (Number(process.env.JEST_WORKER_ID ?? 0) * 40 + clustersStarted++) % 200;
       const ecs = await EcsEmulator.start({
-        proxyPort, statusPort, appPort: app.port, addressBlock,
+        proxyPort,
+        statusPort,
+        appPort: app.port,
+        addressBlock,
         startDelayMs: o.startDelayMs ?? 2000,
         initialDesiredCount: o.initialTasks ?? 2,
       });

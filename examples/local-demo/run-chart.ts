@@ -1,0 +1,48 @@
+/**
+ * The demo's chart: load and tasks over time, rendered to SVG by Vega-Lite.
+ */
+
+interface Sample {
+  readonly t: number;
+  readonly connections: number;
+  readonly desired: number;
+  readonly running: number;
+}
+
+export async function renderRunChart(samples: Sample[], updates: Array<{ t: number; desiredCount: number }>, targetPerTask: number): Promise<string> {
+  // Vega is ESM-only, with top-level await: a real dynamic import, not a require.
+  const vega = await import('vega');
+  const vl = await import('vega-lite');
+  const rows = samples.flatMap(s => [
+    { t: s.t, series: `load (connections / ${targetPerTask})`, value: s.connections / targetPerTask },
+    { t: s.t, series: 'desired tasks', value: s.desired },
+    { t: s.t, series: 'running tasks', value: s.running },
+  ]);
+  const spec = vl.compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'cdk-fast-autoscaler local demo: tasks follow the load',
+    width: 720,
+    height: 320,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'line', interpolate: 'step-after' },
+        encoding: {
+          x: { field: 't', type: 'quantitative', title: 'seconds' },
+          y: { field: 'value', type: 'quantitative', title: 'tasks' },
+          color: { field: 'series', type: 'nominal', title: null },
+        },
+      },
+      {
+        data: { values: updates },
+        mark: { type: 'point', shape: 'triangle-up', size: 80, filled: true, color: 'black' },
+        encoding: {
+          x: { field: 't', type: 'quantitative' },
+          y: { field: 'desiredCount', type: 'quantitative' },
+          tooltip: [{ field: 'desiredCount' }],
+        },
+      },
+    ],
+  } as any).spec;
+  return new vega.View(vega.parse(spec), { renderer: 'none' }).toSVG();
+}
