@@ -108,8 +108,9 @@ describe('decide: properties', () => {
   test('never scales in on failed scrapes, unknown values, pending tasks or an incomplete window (within bounds)', () => {
     const withinBounds = inputArb.filter(i => i.desiredCount <= i.maxTasks);
     fc.assert(fc.property(withinBounds, fc.integer({ min: 1, max: 10 }), (i, n) => {
-      expect(decide({ ...i, failedScrapes: n, scrapedTasks: Math.max(i.scrapedTasks, n) }).action).not.toBe('SCALE_IN');
-      expect(decide({ ...i, unknownValues: n, scrapedTasks: Math.max(i.scrapedTasks, n), failedScrapes: 0 }).action).not.toBe('SCALE_IN');
+      const scrapedTasks = Math.max(i.scrapedTasks, n);
+      expect(decide({ ...i, failedScrapes: n, scrapedTasks }).action).not.toBe('SCALE_IN');
+      expect(decide({ ...i, unknownValues: n, scrapedTasks, failedScrapes: 0 }).action).not.toBe('SCALE_IN');
       expect(decide({ ...i, pendingCount: n }).action).not.toBe('SCALE_IN');
       expect(decide({ ...i, window: { ...i.window, complete: false } }).action).not.toBe('SCALE_IN');
     }), { numRuns: 2000 });
@@ -134,7 +135,9 @@ describe('decide: properties', () => {
   });
 
   test('steps reproduce their table exactly', () => {
-    const table: Array<[number, number]> = [[0, 1], [49.99, 1], [50, 2], [99, 2], [100, 10], [299, 10], [300, 15], [499, 15], [500, 20], [10_000, 20]];
+    const table: Array<[number, number]> = [
+      [0, 1], [49.99, 1], [50, 2], [99, 2], [100, 10], [299, 10], [300, 15], [499, 15], [500, 20], [10_000, 20],
+    ];
     for (const [total, tasks] of table) {
       expect(policyDesired(ORIGINAL_STEPS, total, 1)).toBe(tasks);
     }

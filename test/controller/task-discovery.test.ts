@@ -14,7 +14,7 @@ function task(i: number, lastStatus: string, withAddress = true): Task {
       type: 'ElasticNetworkInterface',
       details: [
         { name: 'subnetId', value: 'subnet-1' },
-        ...(withAddress ? [{ name: 'privateIPv4Address', value: `10.0.${i >> 8}.${i & 255}` }] : []),
+        ...(withAddress ? [{ name: 'privateIPv4Address', value: `10.0.${Math.floor(i / 256)}.${i % 256}` }] : []),
       ],
     }],
   };

@@ -16,6 +16,11 @@ const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
 
 export class CfnResolver {
+  /** The Lambda ARN the local executor uses for a function's logical id. */
+  public static functionArn(logicalId: string): string {
+    return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
+  }
+
   constructor(private readonly template: any, private readonly standIns: StandIns) {}
 
   public resolve(value: any): any {
@@ -28,11 +33,6 @@ export class CfnResolver {
       return this.resolve(parts).join(sep);
     }
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v)]));
-  }
-
-  /** The Lambda ARN the local executor uses for a function's logical id. */
-  public static functionArn(logicalId: string): string {
-    return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
   }
 
   private typeOf(logicalId: string): string {

@@ -1,4 +1,4 @@
-import autocannon = require('autocannon');
+import autocannon from 'autocannon';
 import { EcsEmulator, EmulatedTask } from './ecs-emulator';
 
 /**

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator } from './ecs-emulator';
 import { LoadGenerator } from './load-generator';
@@ -96,7 +96,7 @@ function synthesize(o: LocalClusterOptions, appPort: number): any {
   const app = new App();
   const stack = new Stack(app, 'Local', { env: { account: '123456789012', region: 'eu-west-1' } });
   const { service } = fargateService(stack, undefined, appPort);
-  const topic = (o.withTopic ?? true) ? new sns.Topic(stack, 'Topic') : undefined;
+  const topic = (o.withTopic ?? true) ? new Topic(stack, 'Topic') : undefined;
   new FastAutoscaler(stack, 'Autoscaler', {
     service,
     policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10 }),

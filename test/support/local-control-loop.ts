@@ -159,7 +159,8 @@ export class LocalControlLoop {
 
   private async updateService(input: { Cluster: string; Service: string; DesiredCount: number }) {
     try {
-      const out = await this.ecsClient.send(new UpdateServiceCommand({ cluster: input.Cluster, service: input.Service, desiredCount: input.DesiredCount }));
+      const command = new UpdateServiceCommand({ cluster: input.Cluster, service: input.Service, desiredCount: input.DesiredCount });
+      const out = await this.ecsClient.send(command);
       return { Service: { DesiredCount: out.service?.desiredCount ?? null } };
     } catch (err) {
       throw integrationError('Ecs', err);
