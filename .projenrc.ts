@@ -96,6 +96,25 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
+// Checks that need the packed tarball or tools outside jest; `CI=true npx projen build`
+// runs them after package:js.
+const examplesTask = project.addTask('test:examples', {
+  description: 'Synthesizes examples/php-demo with the cdk CLI, offline (cdk-nag AwsSolutions runs on every synth)',
+  cwd: 'examples/php-demo',
+  exec: 'npx cdk synth --no-notices -q -o ../../.tmp/php-demo.out',
+});
+const installedTask = project.addTask('test:installed', {
+  description: 'Installs the packed tarball into a fresh CDK app and synthesizes a stack',
+  exec: 'bash test/packaging/installed-app.sh',
+});
+const bindingsTask = project.addTask('test:bindings', {
+  description: 'Generates the Python and Java bindings; builds and checks the wheel; parse-checks the Java sources',
+  exec: 'bash test/packaging/bindings.sh',
+});
+project.packageTask.spawn(examplesTask);
+project.packageTask.spawn(installedTask);
+project.packageTask.spawn(bindingsTask);
+
 for (const pattern of ['/examples/', '/bench/', '/.ci/', '/.tmp/']) {
   project.addPackageIgnore(pattern);
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -13,6 +13,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CONFIG_ENV, ControllerConfig } from './controller/controller-config';
 import { TickFunction } from './controller/tick-function';
+import { acknowledgeNagFindings } from './nag-acknowledgments';
 
 /**
  * How long one state-machine run drives the service. Runs start every minute; a run
@@ -122,6 +123,14 @@ export class ControlLoop extends Construct {
       tracingEnabled: false,
     });
 
+    acknowledgeNagFindings(this, {
+      table: this.table,
+      controller: this.function,
+      controllerCfn: this.function.node.defaultChild as CfnElement,
+      stateMachine: this.stateMachine,
+      taskArnPattern: this.taskArnPattern(service),
+    });
+
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'fast-autoscaler: starts one control-loop run a minute',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
@@ -137,7 +146,6 @@ export class ControlLoop extends Construct {
   /** ListTasks, DescribeTasks and DescribeServices on this cluster and service only. */
   private grantControllerReads(service: ecs.BaseService) {
     const cluster = service.cluster;
-    const stack = Stack.of(this);
     this.function.addToRolePolicy(new iam.PolicyStatement({
       // ListTasks is authorized on the container-instance resource type; the cluster is
       // scoped through its condition key.
@@ -147,13 +155,18 @@ export class ControlLoop extends Construct {
     }));
     this.function.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ecs:DescribeTasks'],
-      resources: [stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` })],
+      resources: [this.taskArnPattern(service)],
       conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
     }));
     this.function.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ecs:DescribeServices'],
       resources: [service.serviceArn],
     }));
+  }
+
+  /** Every task of the service's cluster. */
+  private taskArnPattern(service: ecs.BaseService): string {
+    return Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${service.cluster.clusterName}/*` });
   }
 
   private definition(props: ControlLoopProps): sfn.IChainable {

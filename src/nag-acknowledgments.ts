@@ -1,0 +1,82 @@
+import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+
+/**
+ * The autoscaler's own deliberate deviations from cdk-nag's AwsSolutions pack, each
+ * acknowledged on the one resource it concerns, with its reason. Uses the core
+ * `Validations` API: the library does not depend on cdk-nag, and the user's own
+ * resources are never acknowledged.
+ */
+export interface NagSubjects {
+  readonly table: IConstruct;
+  readonly controller: IConstruct & { readonly role?: iam.IRole };
+  readonly controllerCfn: CfnElement;
+  readonly stateMachine: IConstruct & { readonly role: iam.IRole };
+  /** The task ARN pattern DescribeTasks is scoped to, as written in the policy. */
+  readonly taskArnPattern: string;
+}
+
+export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void {
+  const ack = acknowledgeFinding;
+
+  ack(s.table, 'AwsSolutions-DDB3',
+    'The table holds only the controller\'s working memory (lease, a window of recommendations, counters); losing it costs one scale-in window, so point-in-time recovery buys nothing.');
+  ack(s.controller, 'AwsSolutions-L1',
+    'The runtime is pinned to Node.js 22 on purpose: the controller is tested on exactly that runtime, and a pinned runtime keeps templates stable.');
+  ack(s.stateMachine, 'AwsSolutions-SF1',
+    'Logging ALL events of a state machine that ticks every few seconds costs more than the rest of the autoscaler; errors are logged, and every tick logs one line from the Lambda.');
+  ack(s.stateMachine, 'AwsSolutions-SF2',
+    'X-Ray traces of a 3-second loop would cost more than the loop; the Lambda emits metrics and logs for every tick.');
+  if (s.controller.role) {
+    ack(s.controller.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'The AWS-managed basic execution policy only lets the function write its own logs.');
+    ack(s.controller.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      'The AWS-managed VPC access policy lets Lambda attach the function to the VPC, where it must be to read the tasks\' status port.');
+    ack(s.controller.role, 'AwsSolutions-IAM5[Resource::*]',
+      'ecs:ListTasks is authorized on "*" only; it is scoped to this cluster by the ecs:cluster condition.');
+  }
+  ack(s.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]',
+    'The log-delivery actions of Step Functions logging are authorized on "*" only.');
+
+  // Findings that name logical ids are acknowledged once the ids are final.
+  scope.node.addValidation({
+    validate: () => {
+      const stack = Stack.of(scope);
+      const functionId = stack.resolve(s.controllerCfn.logicalId);
+      ack(s.stateMachine.role, `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+        'Step Functions may invoke any version of the controller function, and only that function.');
+      if (s.controller.role) {
+        ack(s.controller.role, `AwsSolutions-IAM5[Resource::${nagPattern(stack.resolve(s.taskArnPattern))}]`,
+          'DescribeTasks is scoped to the tasks of this cluster (and by the ecs:cluster condition); task ids are not known in advance.');
+      }
+      return [];
+    },
+  });
+}
+
+/**
+ * Acknowledges one cdk-nag finding on a construct. `Validations.acknowledge` rejects ids
+ * holding more than one "::" (it reserves the delimiter for its own prefixes), yet cdk-nag
+ * names findings that way (`AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:...]`); those
+ * are recorded in the same metadata entry that `acknowledge` writes and cdk-nag reads.
+ */
+export function acknowledgeFinding(on: IConstruct, id: string, reason: string): void {
+  if (id.split('::').length <= 2) {
+    Validations.of(on).acknowledge({ id, reason });
+    return;
+  }
+  const key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
+  const previous = on.node.metadata.filter(m => m.type === key).pop()?.data ?? {};
+  on.node.addMetadata(key, { ...previous, [id]: reason });
+}
+
+/** A resolved CloudFormation value written the way cdk-nag names it in a finding. */
+export function nagPattern(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, any>;
+  if (v.Ref) return `<${v.Ref}>`;
+  if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
+  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(nagPattern).join(v['Fn::Join'][0]);
+  return JSON.stringify(value);
+}
