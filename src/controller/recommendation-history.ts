@@ -1,14 +1,16 @@
 /**
  * The recommendations of the recent past, in time buckets, for the scale-in window: the
  * service may shrink only to the highest recommendation of the whole window. Buckets
- * keep the stored item small whatever the interval (a few dozen entries at most).
+ * keep the stored item small whatever the interval (about 30 entries), and let most
+ * ticks leave it unchanged, so that they need no write.
  */
 
 /** [bucket start, epoch seconds; highest recommendation in the bucket]. */
 export type Bucket = readonly [number, number];
 
+/** At most about 30 buckets a window: small enough that the item changes only every few ticks. */
 export function bucketSeconds(intervalSeconds: number, windowSeconds: number): number {
-  return Math.max(intervalSeconds, Math.ceil(windowSeconds / 60));
+  return Math.max(intervalSeconds, Math.ceil(windowSeconds / 30));
 }
 
 /** Adds a recommendation at `nowSeconds` and forgets what fell out of the window. */

@@ -148,8 +148,11 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       ? { action: decision.action, from: current, to: decision.desiredCount, at: now, reason: decision.reason }
       : state.lastAction,
   };
+  // Most ticks change nothing worth remembering (same lease, same bucket maximum): they
+  // skip the write, which is most of what the controller would cost in DynamoDB.
+  const changed = !sameState(next, state);
   try {
-    await deps.store.save(next, stored.version);
+    if (changed) await deps.store.save(next, stored.version);
   } catch (err) {
     // Another run wrote in between: this tick's view may be stale, so it does not act.
     if (err instanceof StateConflictError) return end('another run updated the state during this tick', goOn, current);
@@ -190,6 +193,11 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   function hold(reason: string, cont: boolean, desired: number): TickResult {
     return { action: 'HOLD', desiredCount: desired, previousDesiredCount: desired, reason, continue: cont, notify: false, subject: '', message: '', figures: ZERO_FIGURES };
   }
+}
+
+function sameState(a: ControllerState, b: ControllerState): boolean {
+  const canonical = (x: ControllerState) => JSON.stringify([x.lease ?? null, x.history, x.counters, x.lastAction ?? null]);
+  return canonical(a) === canonical(b);
 }
 
 function isNewer(a: { runId: string; startedAt: number }, b: { runId: string; startedAt: number }): boolean {

@@ -172,3 +172,20 @@ describe('runTick', () => {
     await expect(runTick(config, { runId: '', runStartedAt: 'x' }, deps(ok(1), { now: START }))).rejects.toThrow(/runId and an ISO runStartedAt/);
   });
 });
+
+test('ticks that change nothing skip the DynamoDB write', async () => {
+  cluster(2);
+  const d = deps(ok(1), { now: 0 });
+  const saves: number[] = [];
+  const store = Object.create(d.store) as StateStore;
+  store.save = async (state, version) => {
+    saves.push(version);
+    return d.store.save(state, version);
+  };
+  // 3-second ticks in 10-second buckets: the first tick writes the lease, then only a new bucket does.
+  for (let i = 0; i < 10; i++) {
+    await runTick({ ...config, scaleInWindowSeconds: 300 }, event(), { ...d, store, now: () => START + 1000 + i * 3000 });
+  }
+  expect(saves.length).toBeGreaterThanOrEqual(2);
+  expect(saves.length).toBeLessThanOrEqual(5);
+});

@@ -46,6 +46,11 @@ export interface EcsEmulatorOptions {
   /** How long a new task takes to run, like Fargate's tens of seconds. @default 2000 */
   readonly startDelayMs?: number;
   readonly initialDesiredCount: number;
+  /**
+   * Start one nginx per task. Off for the scrape benchmark, where one shared nginx
+   * listens on every task's address instead. @default true
+   */
+  readonly sidecars?: boolean;
 }
 
 export class EcsEmulator {
@@ -277,8 +282,7 @@ export class EcsEmulator {
   }
 
   private nextTaskAddress(): string {
-    const n = this.nextAddress++;
-    return `127.${this.o.addressBlock}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    return taskAddress(this.o.addressBlock, this.nextAddress++);
   }
 
   private async launch(immediately: boolean): Promise<void> {
@@ -297,12 +301,14 @@ export class EcsEmulator {
     task.status = 'PENDING';
     await this.sleep((2 * delay) / 3);
     if (this.stopping || task.status !== 'PENDING') return;
-    task.nginx = await NginxTask.start({
-      address: task.address, proxyPort: this.o.proxyPort, statusPort: this.o.statusPort, appPort: this.o.appPort,
-    });
-    if (this.stopping || task.status !== 'PENDING') {
-      await task.nginx.stop();
-      return;
+    if (this.o.sidecars ?? true) {
+      task.nginx = await NginxTask.start({
+        address: task.address, proxyPort: this.o.proxyPort, statusPort: this.o.statusPort, appPort: this.o.appPort,
+      });
+      if (this.stopping || task.status !== 'PENDING') {
+        await task.nginx.stop();
+        return;
+      }
     }
     task.status = 'RUNNING';
   }
@@ -311,6 +317,12 @@ export class EcsEmulator {
     task.status = 'DEACTIVATING';
     await task.nginx?.stop();
     task.status = 'STOPPED';
+  }
+
+  /** Sets the desired count directly (not through the API) and waits until the live tasks match it. */
+  public async resetTo(desired: number): Promise<void> {
+    this.desiredCount = desired;
+    await this.reconcile(true);
   }
 
   /** Stops one running task's nginx without telling ECS (a crashed sidecar). */
@@ -327,6 +339,11 @@ export class EcsEmulator {
       this.timers.set(t, resolve);
     });
   }
+}
+
+/** The n-th task's loopback address in a block: 127.block.x.y. */
+export function taskAddress(block: number, n: number): string {
+  return `127.${block}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
 }
 
 function named(name: string, message: string): Error {

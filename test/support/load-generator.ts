@@ -12,6 +12,8 @@ export class LoadGenerator {
   private dealtTo = '';
   private restart?: NodeJS.Timeout;
   private stopped = false;
+  /** When the connections were last dealt out: when a load change actually reached the tasks. */
+  public lastDealtAt = 0;
   private readonly watcher: NodeJS.Timeout;
 
   constructor(private readonly ecs: EcsEmulator, private readonly proxyPort: number) {
@@ -55,6 +57,7 @@ export class LoadGenerator {
 
   private deal(tasks: EmulatedTask[]) {
     if (this.stopped) return;
+    this.lastDealtAt = Date.now();
     tasks.forEach((task, i) => {
       const share = Math.floor(this.connections / tasks.length) + (i < this.connections % tasks.length ? 1 : 0);
       if (share === 0) return;

@@ -1,0 +1,109 @@
+/**
+ * Cost: a model of one autoscaler's monthly bill that reads the synthesized template (the
+ * Wait state's interval, the Lambda's memory and architecture, the workflow type, the
+ * states a tick passes through), at 1, 3 and 10 second intervals, beside the same loop as
+ * an endless Standard workflow. us-east-1 list prices; free tiers left out.
+ *
+ * npx ts-node -P tsconfig.dev.json bench/cost-model.ts
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { fixed, writeResults } from './bench-results';
+import { RUN_SECONDS } from '../src/control-loop';
+import { typicalStack } from '../test/support/typical-stack';
+
+const PRICE = {
+  expressPerRun: 1.0 / 1e6,
+  expressPerGbSecond: 0.00001667, // first tier; 64 MB minimum, billed in 100 ms steps
+  standardPerTransition: 0.025 / 1000,
+  lambdaPerRequest: 0.2 / 1e6,
+  lambdaPerGbSecond: { arm64: 0.0000133334, x86_64: 0.0000166667 } as Record<string, number>,
+  dynamoPerWrite: 0.625 / 1e6, // on-demand write request unit
+  dynamoPerRead: 0.125 / 1e6, // on-demand read request unit (a strongly consistent read of ≤ 4 KB)
+  schedulerPerInvocation: 1.0 / 1e6,
+  logsPerGb: 0.5,
+};
+const MONTH_SECONDS = 30 * 24 * 3600;
+/** Assumptions, measured locally (bench/RESULTS.md) or estimated where they cannot be. */
+const ASSUME = {
+  lambdaMs: 100, // a warm tick of a small service, billed per ms
+  expressMemoryGb: 64 / 1024,
+  /** Share of ticks that write the state (a new history bucket, a new run's lease, an action). */
+  // A new 10-second history bucket (5-minute window / 30), plus the new run's lease once a minute.
+  writeShare: (interval: number) => Math.min(1, interval / Math.max(interval, 10) + interval / 60),
+  logBytesPerTick: 1500, // START/END/REPORT, the tick line, the EMF record
+};
+
+interface Model {
+  readonly interval: number;
+  readonly transitionsPerTick: number;
+  readonly memoryGb: number;
+  readonly arch: string;
+  readonly type: string;
+}
+
+function readTemplate(interval: number): Model {
+  const { stack } = typicalStack({ withTopic: true, props: { interval: Duration.seconds(interval) } });
+  const template = Template.fromStack(stack).toJSON();
+  const resources = Object.values(template.Resources) as any[];
+  const machine = resources.find(r => r.Type === 'AWS::StepFunctions::StateMachine');
+  const fn = resources.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.FAST_AUTOSCALER_CONFIG);
+  // References sit inside JSON strings of the definition: any placeholder text will do.
+  const definition = JSON.parse(machine.Properties.DefinitionString['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
+  // A tick that holds: Tick → Decide → KeepGoing? → WaitInterval, back to Tick.
+  let state = 'Tick';
+  let transitions = 0;
+  const seen = new Set<string>();
+  while (!seen.has(state)) {
+    seen.add(state);
+    transitions++;
+    const s = definition.States[state];
+    state = s.Type === 'Choice' ? (s.Choices.find((c: any) => c.Variable === '$.tick.continue')?.Next ?? s.Default) : s.Next;
+  }
+  return {
+    interval: definition.States.WaitInterval.Seconds,
+    transitionsPerTick: transitions,
+    memoryGb: fn.Properties.MemorySize / 1024,
+    arch: fn.Properties.Architectures?.[0] ?? 'x86_64',
+    type: machine.Properties.StateMachineType,
+  };
+}
+
+function monthly(m: Model) {
+  const tickPeriod = m.interval + ASSUME.lambdaMs / 1000;
+  const ticks = MONTH_SECONDS / tickPeriod;
+  const runs = MONTH_SECONDS / 60;
+  // A run lives its minute plus the tick that finds the newer run's lease.
+  const runSeconds = Math.min(RUN_SECONDS, 60 + tickPeriod);
+  const express = runs * PRICE.expressPerRun + runs * Math.ceil(runSeconds * 10) / 10 * ASSUME.expressMemoryGb * PRICE.expressPerGbSecond;
+  const lambda = ticks * (PRICE.lambdaPerRequest + (ASSUME.lambdaMs / 1000) * m.memoryGb * PRICE.lambdaPerGbSecond[m.arch]);
+  const dynamo = ticks * (PRICE.dynamoPerRead + ASSUME.writeShare(m.interval) * PRICE.dynamoPerWrite);
+  const scheduler = runs * PRICE.schedulerPerInvocation;
+  const logs = (ticks * ASSUME.logBytesPerTick / 2 ** 30) * PRICE.logsPerGb;
+  const standard = ticks * m.transitionsPerTick * PRICE.standardPerTransition;
+  return { ticks, express, lambda, dynamo, scheduler, logs, total: express + lambda + dynamo + scheduler + logs, standard };
+}
+
+function main() {
+  const rows = [1, 3, 10].map(interval => {
+    const m = readTemplate(interval);
+    const c = monthly(m);
+    console.log(`  ${interval} s: $${fixed(c.total)} a month (${m.type}, ${m.memoryGb * 1024} MB ${m.arch}, ${m.transitionsPerTick} transitions a tick)`);
+    return `| ${m.interval} s | ${Math.round(c.ticks).toLocaleString('en-US')} | ${fixed(c.express)} | ${fixed(c.lambda)} | ${fixed(c.dynamo)} | ${fixed(c.logs)} | ${fixed(c.scheduler)} | **${fixed(c.total)}** | ${fixed(c.standard)} |`;
+  });
+  writeResults('Cost', 'npx ts-node -P tsconfig.dev.json bench/cost-model.ts', [
+    'Monthly cost of one autoscaler in US dollars (us-east-1 list prices, no free tier), read from the synthesized template:',
+    'Express workflow, 256 MB arm64 Lambda, a tick = Tick → Decide → KeepGoing? → WaitInterval (4 transitions).',
+    `Assumed: ${ASSUME.lambdaMs} ms a warm tick; Express at 64 MB; a DynamoDB read every tick and a write only when the state`,
+    `changes (a new 10-second history bucket, a new run, an action); ${ASSUME.logBytesPerTick} bytes of logs a tick.`,
+    '',
+    '| interval | ticks / month | Express | Lambda | DynamoDB | Logs | Scheduler | total | same loop as Standard workflow |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    'Target: ≤ $5 a month at 3 s. The Standard column is the state transitions alone of an endless Standard workflow',
+    '(which would also die at the 25,000-event history limit after a few hours).',
+  ].join('\n'));
+}
+
+main();
