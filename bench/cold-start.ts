@@ -4,12 +4,14 @@
  *
  * npx ts-node -P tsconfig.dev.json bench/cold-start.ts
  */
-import { execFileSync } from 'child_process';
+import { execFile } from 'child_process';
 import * as fs from 'fs';
+import { promisify } from 'util';
 import * as zlib from 'zlib';
 import { fixed, percentile, writeResults } from './bench-results';
-import { CONFIG_ENV, ControllerConfig } from '../src/controller/controller-config';
+import { CONFIG_ENV } from '../src/controller/controller-config';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
+import { controllerConfig } from '../test/support/controller-config-fixture';
 import { DynaliteServer } from '../test/support/dynalite-server';
 import { EcsEmulator } from '../test/support/ecs-emulator';
 import { TICK_BUNDLE } from '../test/support/lambda-host';
@@ -26,22 +28,14 @@ async function main() {
   const ecs = await EcsEmulator.start({ proxyPort: 18112, statusPort: 18122, appPort: app.port, addressBlock: 231, initialDesiredCount: 10 });
   const dynalite = await DynaliteServer.start();
   await dynalite.createStateTable('state');
-  const config: ControllerConfig = {
+  const config = controllerConfig({
     cluster: ecs.clusterArn,
     service: ecs.serviceName,
-    table: 'state',
-    policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
-    minTasks: 1,
     maxTasks: 100,
     maxScaleOutStep: 100,
-    intervalSeconds: 3,
-    scaleInEnabled: false,
-    scaleInWindowSeconds: 300,
-    maxFailedScrapeRatio: 0.5,
     statusPort: 18122,
-    runSeconds: 3600,
-    dryRun: false,
-  };
+    policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
+  });
   const env = {
     ...process.env,
     [CONFIG_ENV]: JSON.stringify(config),
@@ -62,8 +56,9 @@ async function main() {
   const runs: Array<{ loadMs: number; cpuMs: number; wallMs: number; scraped: number }> = [];
   try {
     for (let i = 0; i < LOADS; i++) {
-      const out = execFileSync(process.execPath, ['-e', probe], { env, stdio: ['ignore', 'ignore', 'pipe'] }).toString();
-      runs.push(JSON.parse(out.slice(out.lastIndexOf('{'))));
+      // Asynchronously: the emulators the probe talks to run in this process.
+      const { stderr } = await promisify(execFile)(process.execPath, ['-e', probe], { env });
+      runs.push(JSON.parse(stderr.slice(stderr.lastIndexOf('{'))));
     }
   } finally {
     await dynalite.stop();

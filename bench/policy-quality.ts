@@ -13,6 +13,8 @@ import { fixed, writeResults } from './bench-results';
 import { PolicyConfig } from '../src/controller/controller-config';
 import { Bucket, recordRecommendation, windowView } from '../src/controller/recommendation-history';
 import { decide, recommend } from '../src/controller/scaling-decision';
+import { ORIGINAL_STEPS } from '../test/support/controller-config-fixture';
+import { renderVegaLite } from '../test/support/vega-svg';
 
 const TARGET = 100; // connections one task carries
 const START_DELAY = 45; // seconds from UpdateService to a task serving (Fargate: tens of seconds)
@@ -20,16 +22,6 @@ const INTERVAL = 3;
 const WINDOW = 300;
 const MIN = 2;
 const MAX = 20;
-const ORIGINAL_STEPS: PolicyConfig = {
-  type: 'steps',
-  metric: 'ACTIVE_CONNECTIONS',
-  steps: [
-    { threshold: 50, desiredTasks: 2 },
-    { threshold: 100, desiredTasks: 10 },
-    { threshold: 300, desiredTasks: 15 },
-    { threshold: 500, desiredTasks: 20 },
-  ],
-};
 const TRACKING = { type: 'targetTracking' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: TARGET };
 
 /** Deterministic traces, one value a second; written to bench/traces/ so that every run replays the same ones. */
@@ -111,14 +103,12 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
 }
 
 async function chart(name: string, outcomes: Record<string, Outcome>): Promise<string> {
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
   const first = Object.values(outcomes)[0];
   const rows = [
     ...first.series.map(s => ({ t: s.t, series: `load / ${TARGET}`, value: s.load })),
     ...Object.entries(outcomes).flatMap(([label, o]) => o.series.map(s => ({ t: s.t, series: `${label}: serving tasks`, value: s.capacity }))),
   ];
-  const spec = vl.compile({
+  const svg = await renderVegaLite({
     title: `${name}: load and serving tasks (start delay ${START_DELAY} s)`,
     width: 720,
     height: 280,
@@ -129,8 +119,7 @@ async function chart(name: string, outcomes: Record<string, Outcome>): Promise<s
       y: { field: 'value', type: 'quantitative', title: 'tasks' },
       color: { field: 'series', type: 'nominal', title: null },
     },
-  } as any).spec;
-  const svg = await new vega.View(vega.parse(spec), { renderer: 'none' }).toSVG();
+  });
   const file = path.join(__dirname, 'charts', `policy-${name}.svg`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, svg);

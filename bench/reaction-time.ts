@@ -24,7 +24,10 @@ async function measure(intervalSeconds: number): Promise<{ reactions: number[]; 
       // Back to idle at 2 tasks, then step the load at a random phase of the tick.
       load.setConnections(0);
       await ecs.resetTo(2);
-      await sleep(Math.random() * intervalSeconds * 1000 + intervalSeconds * 1000);
+      // Wait for a tick that saw the idle service, so that no decision about the last step is still on its way.
+      const resetAt = Date.now();
+      await waitFor('an idle tick', () => loop.ticks.some(t => t.seenAt > resetAt + 500 && t.action === 'HOLD' && t.total === 0 && t.previousDesiredCount === 2), 30_000, 5);
+      await sleep(Math.random() * intervalSeconds * 1000);
       const callsBefore = ecs.callsOf('UpdateService').length;
       const requested = Date.now();
       load.setConnections(60);

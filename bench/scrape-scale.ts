@@ -11,11 +11,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { fixed, percentile, writeResults } from './bench-results';
-import { ControllerConfig } from '../src/controller/controller-config';
 import { scrapeAll } from '../src/controller/scraper';
 import { StateStore } from '../src/controller/state-store';
 import { runTick } from '../src/controller/tick';
 import { installLoopbackGuard, loopbackClientConfig } from '../test/support/aws-loopback';
+import { controllerConfig } from '../test/support/controller-config-fixture';
 import { DynaliteServer } from '../test/support/dynalite-server';
 import { EcsEmulator, taskAddress } from '../test/support/ecs-emulator';
 import { NGINX_BINARY, waitForPort } from '../test/support/nginx-task';
@@ -60,22 +60,15 @@ async function main() {
       const ecs = await EcsEmulator.start({
         proxyPort: 18012, statusPort: STATUS_PORT, appPort: 1, addressBlock: BLOCK, initialDesiredCount: size, sidecars: false,
       });
-      const config: ControllerConfig = {
+      const config = controllerConfig({
         cluster: ecs.clusterArn,
         service: ecs.serviceName,
-        table: 'state',
-        policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
-        minTasks: 1,
         maxTasks: 5000,
         maxScaleOutStep: 5000,
-        intervalSeconds: 3,
-        scaleInEnabled: false,
-        scaleInWindowSeconds: 300,
-        maxFailedScrapeRatio: 0.5,
         statusPort: STATUS_PORT,
         runSeconds: 3600,
-        dryRun: false,
-      };
+        policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
+      });
       const client = new ECSClient({ ...loopbackClientConfig(ecs.endpoint), maxAttempts: 3 });
       const store = new StateStore(dynalite.client(), 'state', `bench#${size}`);
       const runStartedAt = new Date().toISOString();

@@ -1,3 +1,5 @@
+import { renderVegaLite } from '../../test/support/vega-svg';
+
 /**
  * The demo's chart: load and tasks over time, rendered to SVG by Vega-Lite.
  */
@@ -10,16 +12,12 @@ interface Sample {
 }
 
 export async function renderRunChart(samples: Sample[], updates: Array<{ t: number; desiredCount: number }>, targetPerTask: number): Promise<string> {
-  // Vega is ESM-only, with top-level await: a real dynamic import, not a require.
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
   const rows = samples.flatMap(s => [
     { t: s.t, series: `load (connections / ${targetPerTask})`, value: s.connections / targetPerTask },
     { t: s.t, series: 'desired tasks', value: s.desired },
     { t: s.t, series: 'running tasks', value: s.running },
   ]);
-  const spec = vl.compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return renderVegaLite({
     title: 'cdk-fast-autoscaler local demo: tasks follow the load',
     width: 720,
     height: 320,
@@ -43,6 +41,5 @@ export async function renderRunChart(samples: Sample[], updates: Array<{ t: numb
         },
       },
     ],
-  } as any).spec;
-  return new vega.View(vega.parse(spec), { renderer: 'none' }).toSVG();
+  });
 }

@@ -33,20 +33,22 @@ export class ServiceGoneError extends Error {
 }
 
 export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName: string): Promise<Discovery> {
-  const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] }));
-  const svc = described.services?.[0];
+  // The service and its task list are read at once: on a real API each call costs tens of ms.
+  const [described, listed] = await Promise.allSettled([
+    ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] })),
+    listTaskArns(ecs, cluster, serviceName),
+  ]);
+  if (described.status === 'rejected') throw described.reason;
+  const svc = described.value.services?.[0];
   if (!svc) {
-    const failure = described.failures?.[0];
+    const failure = described.value.failures?.[0];
     throw new ServiceGoneError(`service ${serviceName} not found in ${cluster}: ${failure?.reason ?? 'no answer'}`);
   }
   if (svc.status !== 'ACTIVE') {
     throw new ServiceGoneError(`service ${serviceName} is ${svc.status}`);
   }
-
-  const arns: string[] = [];
-  for await (const page of paginateListTasks({ client: ecs }, { cluster, serviceName, desiredStatus: 'RUNNING' })) {
-    arns.push(...(page.taskArns ?? []));
-  }
+  if (listed.status === 'rejected') throw listed.reason;
+  const arns = listed.value;
   const chunks: string[][] = [];
   for (let i = 0; i < arns.length; i += DESCRIBE_CHUNK) chunks.push(arns.slice(i, i + DESCRIBE_CHUNK));
   const tasks = (await Promise.all(chunks.map(async chunk =>
@@ -77,6 +79,14 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
     unreachable,
     starting,
   };
+}
+
+async function listTaskArns(ecs: ECSClient, cluster: string, serviceName: string): Promise<string[]> {
+  const arns: string[] = [];
+  for await (const page of paginateListTasks({ client: ecs }, { cluster, serviceName, desiredStatus: 'RUNNING' })) {
+    arns.push(...(page.taskArns ?? []));
+  }
+  return arns;
 }
 
 export function taskIdOf(arn: string): string {

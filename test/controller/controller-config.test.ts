@@ -1,21 +1,7 @@
 import { parseControllerConfig } from '../../src/controller/controller-config';
+import { controllerConfig } from '../support/controller-config-fixture';
 
-const good = {
-  cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/c',
-  service: 's',
-  table: 't',
-  policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 10 },
-  minTasks: 1,
-  maxTasks: 5,
-  maxScaleOutStep: 5,
-  intervalSeconds: 3,
-  scaleInEnabled: false,
-  scaleInWindowSeconds: 300,
-  maxFailedScrapeRatio: 0.5,
-  statusPort: 8022,
-  runSeconds: 90,
-  dryRun: false,
-};
+const good = controllerConfig({ service: 's', table: 't' });
 
 describe('parseControllerConfig', () => {
   test('reads a good configuration', () => {

@@ -1,17 +1,7 @@
 import * as fc from 'fast-check';
 import { PolicyConfig } from '../../src/controller/controller-config';
 import { decide, DecisionInput, policyDesired, recommend } from '../../src/controller/scaling-decision';
-
-const ORIGINAL_STEPS: PolicyConfig = {
-  type: 'steps',
-  metric: 'ACTIVE_CONNECTIONS',
-  steps: [
-    { threshold: 50, desiredTasks: 2 },
-    { threshold: 100, desiredTasks: 10 },
-    { threshold: 300, desiredTasks: 15 },
-    { threshold: 500, desiredTasks: 20 },
-  ],
-};
+import { ORIGINAL_STEPS } from '../support/controller-config-fixture';
 
 const base: DecisionInput = {
   policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },

@@ -2,27 +2,13 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { DescribeServicesCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CONFIG_ENV } from '../../src/controller/controller-config';
+import { controllerConfig } from '../support/controller-config-fixture';
 
 const ecsMock = mockClient(ECSClient);
 const ddbMock = mockClient(DynamoDBClient);
 
 test('the handler logs one structured line and emits EMF metrics per tick', async () => {
-  process.env[CONFIG_ENV] = JSON.stringify({
-    cluster: 'c',
-    service: 'web',
-    table: 'state',
-    policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 10 },
-    minTasks: 2,
-    maxTasks: 5,
-    maxScaleOutStep: 5,
-    intervalSeconds: 3,
-    scaleInEnabled: false,
-    scaleInWindowSeconds: 300,
-    maxFailedScrapeRatio: 0.5,
-    statusPort: 8022,
-    runSeconds: 90,
-    dryRun: false,
-  });
+  process.env[CONFIG_ENV] = JSON.stringify(controllerConfig({ cluster: 'c', minTasks: 2 }));
   ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 0, pendingCount: 1 }] });
   ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
   ddbMock.on(GetItemCommand).resolves({});

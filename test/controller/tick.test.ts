@@ -1,28 +1,13 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ControllerConfig } from '../../src/controller/controller-config';
 import { ScrapeResult, ScrapeTarget } from '../../src/controller/scraper';
 import { StateStore } from '../../src/controller/state-store';
 import { StubStatus } from '../../src/controller/stub-status';
 import { runTick, TickDeps } from '../../src/controller/tick';
+import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';
 
-const config: ControllerConfig = {
-  cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/web',
-  service: 'web',
-  table: 'state',
-  policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 10 },
-  minTasks: 2,
-  maxTasks: 20,
-  maxScaleOutStep: 20,
-  intervalSeconds: 3,
-  scaleInEnabled: true,
-  scaleInWindowSeconds: 30,
-  maxFailedScrapeRatio: 0.5,
-  statusPort: 8022,
-  runSeconds: 90,
-  dryRun: false,
-};
+const config = controllerConfig({ minTasks: 2, maxTasks: 20, maxScaleOutStep: 20, scaleInEnabled: true, scaleInWindowSeconds: 30 });
 const START = Date.parse('2026-11-28T10:00:00.000Z');
 const ecsMock = mockClient(ECSClient);
 let dynalite: DynaliteServer;

@@ -36,7 +36,7 @@ test('the library acknowledges only its own resources: a user\'s resources still
   // Synthesis runs the late acknowledgments (those naming logical ids), as it does before cdk-nag runs.
   app.synth();
   const report = new AwsSolutionsChecks().validateScope(app);
-  const paths = report.violations.flatMap(v => v.violatingResources.map(r => r.constructPath));
+  const paths = report.violations.flatMap(v => v.violatingResources.map(r => r.constructPath ?? ''));
   expect(paths.length).toBeGreaterThan(0);
   expect(paths.filter(p => p.includes('/Autoscaler/'))).toEqual([]);
 });

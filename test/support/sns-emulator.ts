@@ -45,12 +45,12 @@ export class SnsEmulator {
       if (!message) return this.fault(res, 400, 'InvalidParameter', 'Empty message', requestId);
       this.published.push({ topicArn, subject: form.get('Subject') ?? undefined, message, at: Date.now() });
       res.writeHead(200, { 'content-type': 'text/xml' });
-      res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`);
+      res.end(`<PublishResponse><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`);
     });
   }
 
   private fault(res: http.ServerResponse, status: number, code: string, message: string, requestId: string) {
     res.writeHead(status, { 'content-type': 'text/xml' });
-    res.end(`<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+    res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
   }
 }
