@@ -117,7 +117,7 @@ async function chart(name: string, outcomes: Record<string, Outcome>): Promise<s
     encoding: {
       x: { field: 't', type: 'quantitative', title: 'seconds' },
       y: { field: 'value', type: 'quantitative', title: 'tasks' },
-      color: { field: 'series', type: 'nominal', title: null },
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400, orient: 'bottom', columns: 2 } },
     },
   });
   const file = path.join(__dirname, 'charts', `policy-${name}.svg`);

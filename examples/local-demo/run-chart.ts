@@ -28,7 +28,7 @@ export async function renderRunChart(samples: Sample[], updates: Array<{ t: numb
         encoding: {
           x: { field: 't', type: 'quantitative', title: 'seconds' },
           y: { field: 'value', type: 'quantitative', title: 'tasks' },
-          color: { field: 'series', type: 'nominal', title: null },
+          color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400, orient: 'bottom', columns: 2 } },
         },
       },
       {
