@@ -21,7 +21,7 @@ export const LOAD_SCRIPT: Array<[number, number]> = [
   [50, 300], // it grows
   [80, 40], // it ebbs
 ];
-const DURATION_SECONDS = 125;
+const DURATION_SECONDS = 150;
 const TARGET_PER_TASK = 20;
 const START_DELAY_MS = 8000;
 

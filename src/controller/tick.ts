@@ -139,10 +139,13 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   });
 
   const acting = decision.action !== 'HOLD';
+  // After a scale-in the window starts again: the next one needs a whole window of lower
+  // load at the new size (the recommendations forgotten were all at or below it).
+  const keptHistory = decision.action === 'SCALE_IN' && !config.dryRun ? [] : history;
   const repeatsDryRun = config.dryRun && state.lastAction?.action === decision.action && state.lastAction.to === decision.desiredCount;
   const next: ControllerState = {
     lease: { runId: event.runId, startedAt: runStartedAt },
-    history,
+    history: keptHistory,
     counters: config.policy.metric === 'REQUESTS_PER_SECOND' ? nextCounters(samples) : {},
     lastAction: acting
       ? { action: decision.action, from: current, to: decision.desiredCount, at: now, reason: decision.reason }

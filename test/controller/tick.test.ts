@@ -71,18 +71,22 @@ describe('runTick', () => {
     }
   });
 
-  test('scales in only after the window of low load, at most halving', async () => {
+  test('scales in only after the window of low load, at most halving, then waits a whole window again', async () => {
     cluster(10);
     const d = deps(ok(1), { now: 0 });
-    const actions: string[] = [];
-    for (let i = 0; i <= 12; i++) {
+    const results = [];
+    for (let i = 0; i <= 24; i++) {
       const now = START + 1000 + i * 3000;
-      actions.push((await runTick(config, event(), { ...d, now: () => now })).result.action);
+      results.push((await runTick(config, event(), { ...d, now: () => now })).result);
     }
-    // The 30-second window fills after 10 ticks; the 11th and later may scale in.
-    expect(actions.slice(0, 10).every(a => a === 'HOLD')).toBe(true);
-    const later = await runTick(config, event(), { ...d, now: () => START + 1000 + 13 * 3000 });
-    expect(later.result).toMatchObject({ action: 'SCALE_IN', desiredCount: 5 });
+    // The 30-second window fills after 10 ticks: the 11th may scale in, to half the desired count.
+    const first = results.findIndex(r => r.action === 'SCALE_IN');
+    expect(first).toBeGreaterThanOrEqual(10);
+    expect(results[first]).toMatchObject({ action: 'SCALE_IN', desiredCount: 5 });
+    // The next scale-in (the ECS mock still says 10) waits for a whole new window.
+    const second = results.findIndex((r, i) => i > first && r.action === 'SCALE_IN');
+    expect(second - first).toBeGreaterThanOrEqual(10);
+    expect(results.slice(first + 1, second).every(r => r.action === 'HOLD')).toBe(true);
   });
 
   test('an older run ends itself once a newer one holds the lease', async () => {

@@ -41,5 +41,7 @@ test('scale-in enabled: only after the window, at most halving, never below minT
   // 6 -> 3 -> 2: halving at most, and the first only once a whole window of low load passed.
   expect(scaleIns.map(c => c.input.desiredCount)).toEqual([3, 2]);
   expect(scaleIns[0].at - droppedAt).toBeGreaterThanOrEqual(6000);
+  // After a scale-in the window starts again.
+  expect(scaleIns[1].at - scaleIns[0].at).toBeGreaterThanOrEqual(6000);
   expect(cluster.loop.ticks.every(t => t.desiredCount >= 2 || t.action === 'HOLD')).toBe(true);
 });
