@@ -12,6 +12,10 @@ export class LoadGenerator {
   private dealtTo = '';
   private restart?: NodeJS.Timeout;
   private stopped = false;
+  /** One promise per running autocannon instance, resolved when it has finished. */
+  private finishing: Array<Promise<void>> = [];
+  /** The same, for instances stopped but perhaps not finished yet. */
+  private closing: Array<Promise<void>> = [];
   /** When the connections were last dealt out: when a load change actually reached the tasks. */
   public lastDealtAt = 0;
   private readonly watcher: NodeJS.Timeout;
@@ -40,6 +44,15 @@ export class LoadGenerator {
   private stopInstances() {
     this.instances.forEach(i => i.stop());
     this.instances = [];
+    this.closing.push(...this.finishing);
+    this.finishing = [];
+  }
+
+  /** Resolves once the stopped instances have finished (their connections closed), or after 2 s at most. */
+  private async stoppedFinished(): Promise<void> {
+    const closing = this.closing;
+    this.closing = [];
+    await Promise.race([Promise.all(closing), new Promise(resolve => setTimeout(resolve, 2000))]);
   }
 
   private rebalance() {
@@ -52,7 +65,9 @@ export class LoadGenerator {
     // Deal the connections out again only once nginx has seen the old ones close: a load
     // balancer moves load, it never doubles it, and neither may this.
     clearTimeout(this.restart);
-    this.restart = setTimeout(() => this.deal(tasks), 300);
+    this.restart = setTimeout(() => void this.stoppedFinished().then(() => {
+      if (this.dealtTo === key) this.deal(tasks);
+    }), 300);
   }
 
   private deal(tasks: EmulatedTask[]) {
@@ -61,13 +76,15 @@ export class LoadGenerator {
     tasks.forEach((task, i) => {
       const share = Math.floor(this.connections / tasks.length) + (i < this.connections % tasks.length ? 1 : 0);
       if (share === 0) return;
+      let finished!: () => void;
+      this.finishing.push(new Promise<void>(resolve => (finished = resolve)));
       const instance = autocannon({
         url: `http://${task.address}:${this.proxyPort}/`,
         connections: share,
         pipelining: 1,
         duration: 3600,
         timeout: 30,
-      }, () => undefined);
+      }, () => finished());
       // A task that goes away mid-run only ends its own share.
       instance.on('error', () => undefined);
       this.instances.push(instance);
