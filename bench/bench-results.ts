@@ -27,6 +27,14 @@ export function writeResults(name: string, command: string, body: string): void 
   console.log(`\n${section}\n`);
 }
 
+/** Runs a benchmark's main and exits with its outcome (the emulators keep handles open otherwise). */
+export function runBenchmark(main: () => Promise<void> | void): void {
+  Promise.resolve().then(main).then(() => process.exit(0), err => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;

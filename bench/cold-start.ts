@@ -8,7 +8,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { fixed, percentile, writeResults } from './bench-results';
+import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { CONFIG_ENV } from '../src/controller/controller-config';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
 import { controllerConfig } from '../test/support/controller-config-fixture';
@@ -84,7 +84,4 @@ async function main() {
   ].join('\n'));
 }
 
-main().then(() => process.exit(0), err => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -9,12 +9,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { fixed, writeResults } from './bench-results';
+import { fixed, runBenchmark, writeResults } from './bench-results';
 import { PolicyConfig } from '../src/controller/controller-config';
 import { Bucket, recordRecommendation, windowView } from '../src/controller/recommendation-history';
 import { decide, recommend } from '../src/controller/scaling-decision';
 import { ORIGINAL_STEPS } from '../test/support/controller-config-fixture';
-import { renderVegaLite } from '../test/support/vega-svg';
+import { renderVegaLite, taskStepsLayer } from '../test/support/vega-svg';
 
 const TARGET = 100; // connections one task carries
 const START_DELAY = 45; // seconds from UpdateService to a task serving (Fargate: tens of seconds)
@@ -112,13 +112,7 @@ async function chart(name: string, outcomes: Record<string, Outcome>): Promise<s
     title: `${name}: load and serving tasks (start delay ${START_DELAY} s)`,
     width: 720,
     height: 280,
-    data: { values: rows },
-    mark: { type: 'line', interpolate: 'step-after' },
-    encoding: {
-      x: { field: 't', type: 'quantitative', title: 'seconds' },
-      y: { field: 'value', type: 'quantitative', title: 'tasks' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400, orient: 'bottom', columns: 2 } },
-    },
+    layer: [taskStepsLayer(rows)],
   });
   const file = path.join(__dirname, 'charts', `policy-${name}.svg`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -161,7 +155,4 @@ async function main() {
   ].join('\n'));
 }
 
-main().then(() => process.exit(0), err => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark(main);

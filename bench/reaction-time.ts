@@ -6,7 +6,7 @@
  * npx ts-node -P tsconfig.dev.json bench/reaction-time.ts [steps]
  */
 import { Duration } from 'aws-cdk-lib';
-import { fixed, percentile, writeResults } from './bench-results';
+import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
 import { LocalCluster } from '../test/support/local-cluster';
 import { sleep, waitFor } from '../test/support/wait-for';
@@ -66,7 +66,4 @@ async function main() {
   ].join('\n'));
 }
 
-main().then(() => process.exit(0), err => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { fixed, percentile, writeResults } from './bench-results';
+import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { scrapeAll } from '../src/controller/scraper';
 import { StateStore } from '../src/controller/state-store';
 import { runTick } from '../src/controller/tick';
@@ -106,7 +106,4 @@ async function main() {
   ].join('\n'));
 }
 
-main().then(() => process.exit(0), err => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -1,4 +1,4 @@
-import { renderVegaLite } from '../../test/support/vega-svg';
+import { renderVegaLite, taskStepsLayer } from '../../test/support/vega-svg';
 
 /**
  * The demo's chart: load and tasks over time, rendered to SVG by Vega-Lite.
@@ -22,15 +22,7 @@ export async function renderRunChart(samples: Sample[], updates: Array<{ t: numb
     width: 720,
     height: 320,
     layer: [
-      {
-        data: { values: rows },
-        mark: { type: 'line', interpolate: 'step-after' },
-        encoding: {
-          x: { field: 't', type: 'quantitative', title: 'seconds' },
-          y: { field: 'value', type: 'quantitative', title: 'tasks' },
-          color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400, orient: 'bottom', columns: 2 } },
-        },
-      },
+      taskStepsLayer(rows),
       {
         data: { values: updates },
         mark: { type: 'point', shape: 'triangle-up', size: 80, filled: true, color: 'black' },
