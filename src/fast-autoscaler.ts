@@ -36,7 +36,9 @@ export interface FastAutoscalerProps {
   readonly maxTasks: number;
 
   /**
-   * The fewest tasks the autoscaler ever asks for. Allowed: 0 to `maxTasks`.
+   * The fewest tasks the autoscaler ever asks for. Allowed: 1 to `maxTasks`. Zero is not
+   * allowed: the autoscaler measures the load on the running tasks, so with none running
+   * it could never scale out again.
    * @default 1
    */
   readonly minTasks?: number;
@@ -184,6 +186,11 @@ export class FastAutoscaler extends Construct {
 
   constructor(scope: Construct, id: string, props: FastAutoscalerProps) {
     super(scope, id);
+    // Plain JavaScript (and a Python or Java caller passing null) reaches here without the type checker.
+    const missing = (['service', 'policy', 'maxTasks'] as const).filter(k => props?.[k] === undefined || props?.[k] === null);
+    if (missing.length > 0) {
+      throw new Error(`Invalid FastAutoscaler props:\n  ${missing.map(k => `\`${k}\` is required`).join('\n  ')}`);
+    }
     const { service } = props;
     const taskDefinition = service.taskDefinition;
 
@@ -214,7 +221,9 @@ export class FastAutoscaler extends Construct {
       ...checkPort('proxyPort', proxyPort),
       ...checkPort('statusPort', statusPort),
       ...checkDistinctPorts({ appPort, proxyPort, statusPort }),
-      ...checkWhole('minTasks', minTasks, 0, 5000),
+      ...(minTasks === 0
+        ? ['`minTasks` must be a whole number from 1 to 5000, got 0: with no task running there is no load to measure, so the autoscaler could never scale out again']
+        : checkWhole('minTasks', minTasks, 1, 5000)),
       ...checkWhole('maxTasks', maxTasks, 1, 5000),
       ...(props.maxScaleOutStep !== undefined ? checkWhole('maxScaleOutStep', props.maxScaleOutStep, 1, 5000) : []),
       ...checkDuration('interval', interval, 1, 60),

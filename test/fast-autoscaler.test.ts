@@ -235,7 +235,9 @@ describe('FastAutoscaler validation', () => {
   const invalid: Array<[string, Parameters<typeof typicalStack>[0], RegExp]> = [
     ['minTasks above maxTasks', { props: { minTasks: 5, maxTasks: 3 } }, /`minTasks` \(5\) must not be above `maxTasks` \(3\)/],
     ['maxTasks zero', { props: { maxTasks: 0 } }, /`maxTasks` must be a whole number from 1 to 5000, got 0/],
-    ['fractional minTasks', { props: { minTasks: 1.5 } }, /`minTasks` must be a whole number from 0 to 5000, got 1.5/],
+    ['fractional minTasks', { props: { minTasks: 1.5 } }, /`minTasks` must be a whole number from 1 to 5000, got 1.5/],
+    ['minTasks zero (nothing left to measure)', { props: { minTasks: 0 } },
+      /`minTasks` must be a whole number from 1 to 5000, got 0: with no task running there is no load to measure, so the autoscaler could never scale out again/],
     ['interval below 1 s', { props: { interval: Duration.millis(500) } }, /`interval` must be whole seconds from 1 to 60, got 500 millis/],
     ['interval above 60 s', { props: { interval: Duration.seconds(61) } }, /`interval` must be whole seconds from 1 to 60, got 1 minute 1 second/],
     ['interval not whole', { props: { interval: Duration.millis(1500) } }, /`interval` must be whole seconds from 1 to 60/],
@@ -252,6 +254,13 @@ describe('FastAutoscaler validation', () => {
   ];
   test.each(invalid)('rejects %s', (_name, options, message) => {
     expect(() => typicalStack(options)).toThrow(message);
+  });
+
+  test('names missing required props, as plain JavaScript may omit them', () => {
+    const { stack } = typicalStack();
+    expect(() => new FastAutoscaler(stack, 'Bare', {} as any)).toThrow(
+      /Invalid FastAutoscaler props:\n {2}`service` is required\n {2}`policy` is required\n {2}`maxTasks` is required/,
+    );
   });
 
   test('lists every error at once', () => {

@@ -3,11 +3,21 @@ import { WindowView } from './recommendation-history';
 
 /**
  * The decision: a pure function of what one tick measured and what the controller
- * remembers. Scaling out is immediate; scaling in is slow, optional and only ever done on
- * complete data.
+ * remembers. Scaling out is immediate and may follow from a lower bound of the load;
+ * scaling in is slow, optional and only ever done on complete data.
  */
 
 export type Action = 'SCALE_OUT' | 'SCALE_IN' | 'HOLD';
+
+/** A scaling action another run took recently, which may not have reached ECS yet. */
+export interface PeerAction {
+  readonly runId: string;
+  readonly action: Action;
+  /** The desired count it set. */
+  readonly to: number;
+  /** How long ago it was decided, in seconds (negative when this tick's clock is behind). */
+  readonly ageSeconds: number;
+}
 
 export interface DecisionInput {
   readonly policy: PolicyConfig;
@@ -19,16 +29,23 @@ export interface DecisionInput {
   /** The service's desired count now: running and pending tasks are capacity already asked for. */
   readonly desiredCount: number;
   readonly pendingCount: number;
-  /** Tasks that were RUNNING and so were scraped. */
+  /** Tasks that serve (desired RUNNING, last status RUNNING): the ones the failed share is about. */
   readonly scrapedTasks: number;
-  /** Of those, how many gave no usable page. */
+  /** Of those, how many gave no usable page (including tasks ECS listed but could not describe). */
   readonly failedScrapes: number;
   /** Of the good pages, how many cannot give a value yet (a rate's first reading). */
   readonly unknownValues: number;
+  /**
+   * Tasks being stopped that still run (desired STOPPED): their load is in `total` when
+   * they answered; while any drains, nothing scales in. @default 0
+   */
+  readonly drainingTasks?: number;
   /** The metric summed over the tasks that gave a value: a lower bound of the true total. */
   readonly total: number;
   /** The scale-in window, including this tick's recommendation. */
   readonly window: WindowView;
+  /** Another run's action younger than about two intervals, if any. */
+  readonly peerAction?: PeerAction;
 }
 
 export interface Decision {
@@ -41,14 +58,26 @@ export interface Decision {
   readonly reason: string;
 }
 
+/**
+ * Relative tolerance for comparing sums of floating-point readings with whole task
+ * counts: 21 connections at a target of 0.7 is 30.000000000000004 in binary, and must
+ * ask for 30 tasks, not 31. One part in 10^9 is far below any meaningful load change.
+ */
+const RELATIVE_EPSILON = 1e-9;
+
+function tolerance(x: number): number {
+  return RELATIVE_EPSILON * Math.max(1, Math.abs(x));
+}
+
 /** The policy's raw answer for a total, before bounds. */
 export function policyDesired(policy: PolicyConfig, total: number, minTasks: number): number {
   if (policy.type === 'targetTracking') {
-    return Math.ceil(total / policy.targetPerTask);
+    const exact = total / policy.targetPerTask;
+    return Math.max(0, Math.ceil(exact - tolerance(exact)));
   }
   let desired = minTasks;
   for (const step of policy.steps) {
-    if (total >= step.threshold) desired = step.desiredTasks;
+    if (total >= step.threshold - tolerance(step.threshold)) desired = step.desiredTasks;
   }
   return desired;
 }
@@ -62,38 +91,35 @@ export function recommend(i: Pick<DecisionInput, 'policy' | 'total' | 'minTasks'
   return clamp(policyDesired(i.policy, i.total, i.minTasks), i.minTasks, i.maxTasks);
 }
 
-/** Whether the tick saw every running task's value. */
+/** Whether the tick saw every task's value. */
 export function isComplete(i: Pick<DecisionInput, 'scrapedTasks' | 'failedScrapes' | 'unknownValues'>): boolean {
   return i.scrapedTasks > 0 && i.failedScrapes === 0 && i.unknownValues === 0;
 }
 
-export function decide(i: DecisionInput): Decision {
+/**
+ * What the tick decides, before a peer run's recent action is taken into account.
+ *
+ * The order matters: a scale-out follows from any lower bound of the load (saturated
+ * tasks are the ones whose status page times out), so the failed-share rule only guards
+ * holding and scaling in.
+ */
+function decideAlone(i: DecisionInput): Decision {
   const current = i.desiredCount;
   const recommendation = recommend(i);
   const complete = isComplete(i);
   const hold = (reason: string): Decision => ({ action: 'HOLD', desiredCount: current, recommendation, complete, reason });
+  const readValues = i.scrapedTasks - i.failedScrapes - i.unknownValues;
+  const measured = readValues > 0 || (i.drainingTasks ?? 0) > 0;
 
-  // Bounds first: they hold whatever the load says.
+  // Below minTasks: straight to what the load needs, at least minTasks.
   if (current < i.minTasks) {
-    return { action: 'SCALE_OUT', desiredCount: i.minTasks, recommendation, complete, reason: `desired count ${current} is below minTasks ${i.minTasks}` };
-  }
-  if (current > i.maxTasks && i.scaleInEnabled) {
-    return { action: 'SCALE_IN', desiredCount: i.maxTasks, recommendation, complete, reason: `desired count ${current} is above maxTasks ${i.maxTasks}` };
-  }
-  if (i.scrapedTasks === 0) {
-    return hold(current === 0 ? 'no tasks to measure' : 'no running task to measure yet');
-  }
-  const failedRatio = i.failedScrapes / i.scrapedTasks;
-  if (failedRatio > i.maxFailedScrapeRatio) {
-    return hold(`${i.failedScrapes} of ${i.scrapedTasks} scrapes failed, more than the allowed share ${i.maxFailedScrapeRatio}`);
-  }
-  if (i.unknownValues === i.scrapedTasks - i.failedScrapes) {
-    return hold('first reading of the request counters: no rate yet');
+    const desiredCount = Math.max(i.minTasks, Math.min(recommendation, current + i.maxScaleOutStep, i.maxTasks));
+    return { action: 'SCALE_OUT', desiredCount, recommendation, complete, reason: `desired count ${current} is below minTasks ${i.minTasks}` };
   }
 
-  if (recommendation > current) {
+  if (measured && recommendation > current) {
     const desiredCount = Math.min(recommendation, current + i.maxScaleOutStep, i.maxTasks);
-    const partial = complete ? '' : ' (measured on part of the tasks: a lower bound)';
+    const partial = complete ? '' : ` (a lower bound: ${describeGaps(i)})`;
     return {
       action: 'SCALE_OUT',
       desiredCount,
@@ -102,11 +128,24 @@ export function decide(i: DecisionInput): Decision {
       reason: `load ${round(i.total)} asks for ${recommendation} tasks, ${current} desired${partial}`,
     };
   }
+
+  if (i.scrapedTasks === 0 && !measured) {
+    return hold(current === 0 ? 'no tasks to measure' : 'no running task to measure yet');
+  }
+  const failedRatio = i.scrapedTasks > 0 ? i.failedScrapes / i.scrapedTasks : 0;
+  if (failedRatio > i.maxFailedScrapeRatio) {
+    return hold(`${i.failedScrapes} of ${i.scrapedTasks} scrapes failed, more than the allowed share ${i.maxFailedScrapeRatio}; the tasks read ask for no more than ${current}`);
+  }
+  if (!measured) {
+    return hold('first reading of the request counters: no rate yet');
+  }
   if (recommendation === current) return hold(`load ${round(i.total)} matches ${current} tasks`);
 
-  // The recommendation is lower: scale in only when every guard lets it.
+  // The recommendation is lower (or the count is above maxTasks): scale in only when
+  // every guard lets it, and then at most halving, whatever the bounds say.
   if (!i.scaleInEnabled) return hold(`load ${round(i.total)} asks for ${recommendation} tasks; scale-in is disabled`);
-  if (!complete) return hold('scale-in waits for a tick that reads every task');
+  if (!complete) return hold(`scale-in waits for a tick that reads every task (${describeGaps(i)})`);
+  if ((i.drainingTasks ?? 0) > 0) return hold(`scale-in waits for ${i.drainingTasks} stopping tasks to finish draining`);
   if (i.pendingCount > 0) return hold(`scale-in waits for ${i.pendingCount} pending tasks`);
   if (!i.window.complete) return hold('scale-in waits until the history covers the whole window');
   const target = Math.max(i.window.max, Math.ceil(current / 2), i.minTasks);
@@ -116,8 +155,36 @@ export function decide(i: DecisionInput): Decision {
     desiredCount: target,
     recommendation,
     complete,
-    reason: `load stayed at or below ${i.window.max} tasks' worth for the whole window`,
+    reason: current > i.maxTasks
+      ? `desired count ${current} is above maxTasks ${i.maxTasks}: down by at most half a window`
+      : `load stayed at or below ${i.window.max} tasks' worth for the whole window`,
   };
+}
+
+/**
+ * Overlapping runs read ECS independently: a run that read the desired count before a
+ * peer's UpdateService landed must not undo that action. Within the peer's freshness, a
+ * scale-out goes to at least the peer's count, and a scale-in waits.
+ */
+export function decide(i: DecisionInput): Decision {
+  const d = decideAlone(i);
+  const peer = i.peerAction;
+  if (!peer || peer.action === 'HOLD' || d.action === 'HOLD') return d;
+  const ago = `${Math.max(0, Math.round(peer.ageSeconds))} s ago`;
+  if (d.action === 'SCALE_IN') {
+    return { ...d, action: 'HOLD', desiredCount: i.desiredCount, reason: `run ${peer.runId} set ${peer.to} tasks ${ago}: scale-in waits` };
+  }
+  if (d.desiredCount < peer.to) {
+    return { ...d, desiredCount: peer.to, reason: `${d.reason}; run ${peer.runId} set ${peer.to} tasks ${ago}, which stands` };
+  }
+  return d;
+}
+
+function describeGaps(i: DecisionInput): string {
+  const parts: string[] = [];
+  if (i.failedScrapes > 0) parts.push(`${i.failedScrapes} of ${i.scrapedTasks} tasks unread`);
+  if (i.unknownValues > 0) parts.push(`${i.unknownValues} without a rate yet`);
+  return parts.length > 0 ? parts.join(', ') : 'no task read';
 }
 
 function round(n: number): number {

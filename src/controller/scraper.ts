@@ -7,9 +7,14 @@ export interface ScrapeTarget {
   readonly address: string;
 }
 
+/**
+ * One task's answer. `at` is when the answer arrived (epoch ms): the time a counter was
+ * read, which for a request queued behind the concurrency limit is well after the scrape
+ * started. `ms` is the request's own duration.
+ */
 export type ScrapeResult =
-  | { readonly taskId: string; readonly ok: true; readonly status: StubStatus; readonly ms: number }
-  | { readonly taskId: string; readonly ok: false; readonly reason: string; readonly ms: number };
+  | { readonly taskId: string; readonly ok: true; readonly status: StubStatus; readonly ms: number; readonly at: number }
+  | { readonly taskId: string; readonly ok: false; readonly reason: string; readonly ms: number; readonly at: number };
 
 export interface ScrapeOptions {
   readonly port: number;
@@ -40,7 +45,7 @@ export async function scrapeAll(targets: readonly ScrapeTarget[], o: ScrapeOptio
       const target = targets[i];
       const remaining = deadline - Date.now();
       results[i] = remaining <= 0
-        ? { taskId: target.taskId, ok: false, reason: 'scrape deadline passed before the request was sent', ms: 0 }
+        ? { taskId: target.taskId, ok: false, reason: 'scrape deadline passed before the request was sent', ms: 0, at: Date.now() }
         : await scrapeOne(target, o.port, Math.min(o.requestTimeoutMs, remaining));
     }
   };
@@ -57,7 +62,8 @@ export function scrapeOne(target: ScrapeTarget, port: number, timeoutMs: number)
       settled = true;
       clearTimeout(timer);
       req.destroy();
-      resolve({ ...r, taskId: target.taskId, ms: Date.now() - started });
+      const at = Date.now();
+      resolve({ ...r, taskId: target.taskId, ms: at - started, at });
     };
     const req = http.request(
       { host: target.address, port, path: STATUS_PATH, method: 'GET', agent: false, headers: { Connection: 'close' } },

@@ -1,16 +1,20 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Bucket } from './recommendation-history';
 import { Action } from './scaling-decision';
-import { Counter } from './task-metric';
 
-/** What the controller remembers between ticks and across runs: one item per service. */
+/**
+ * What the controller remembers between ticks and across runs: one item per service,
+ * whose size does not grow with the task count (per-task memory stays in the warm
+ * Lambda instance, see RequestCounters).
+ */
 export interface ControllerState {
   /** The run that drives the service: the newest one. */
   readonly lease?: { readonly runId: string; readonly startedAt: number };
   readonly history: Bucket[];
-  /** Request counters of the last reading, per task id, for the rate metric. */
-  readonly counters: Record<string, Counter>;
+  /** The last scaling action: peers that read ECS before it landed must not undo it. */
   readonly lastAction?: {
+    /** The run that took it. */
+    readonly runId?: string;
     readonly action: Action;
     readonly from: number;
     readonly to: number;
@@ -33,24 +37,37 @@ export class StateConflictError extends Error {
   }
 }
 
-export const EMPTY_STATE: ControllerState = { history: [], counters: {} };
+export const EMPTY_STATE: ControllerState = { history: [] };
 
 /**
  * The item is { pk, version, state }: the state as one JSON string, so that it is read and
  * written whole, and a version number for optimistic concurrency.
  */
 export class StateStore {
-  constructor(private readonly ddb: DynamoDBClient, private readonly table: string, private readonly key: string) {}
+  /**
+   * @param callTimeoutMs each call, its retries included, is abandoned after this long:
+   *   a hung connection costs one tick, not the Lambda's whole timeout
+   */
+  constructor(
+    private readonly ddb: DynamoDBClient, private readonly table: string, private readonly key: string,
+    private readonly callTimeoutMs?: number,
+  ) {}
+
+  private options() {
+    return this.callTimeoutMs !== undefined ? { abortSignal: AbortSignal.timeout(this.callTimeoutMs) } : {};
+  }
 
   public async load(): Promise<StoredState> {
     const out = await this.ddb.send(new GetItemCommand({
       TableName: this.table,
       Key: { pk: { S: this.key } },
       ConsistentRead: true,
-    }));
+    }), this.options());
     if (!out.Item) return { state: EMPTY_STATE, version: 0 };
+    const stored = JSON.parse(out.Item.state?.S ?? '{}') as Partial<ControllerState>;
     return {
-      state: { ...EMPTY_STATE, ...JSON.parse(out.Item.state?.S ?? '{}') as Partial<ControllerState> },
+      // Only the known fields: an item written by an older version may carry more.
+      state: { lease: stored.lease, history: stored.history ?? [], lastAction: stored.lastAction },
       version: Number(out.Item.version?.N ?? 0),
     };
   }
@@ -64,7 +81,7 @@ export class StateStore {
         Item: { pk: { S: this.key }, version: { N: String(version) }, state: { S: JSON.stringify(state) } },
         ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
         ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': { N: String(expectedVersion) } },
-      }));
+      }), this.options());
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
         throw new StateConflictError(this.key);

@@ -7,21 +7,37 @@ export type Counter = readonly [number, number];
 export interface TaskSample {
   readonly taskId: string;
   readonly status: StubStatus;
-  /** When the page was read, epoch ms. */
+  /** When the page arrived, epoch ms. */
   readonly at: number;
 }
 
 export interface TaskMetric {
   readonly taskId: string;
-  /** The task's value, or undefined when it cannot be known yet (first reading of a request counter). */
+  /** The task's value, or undefined when it cannot be known (no usable baseline for a rate). */
   readonly value: number | undefined;
+}
+
+/**
+ * Which gaps between two readings of a counter give a rate. A gap much shorter than the
+ * interval is noise (a new run's first tick can follow the old run's last by 0.1 s: a
+ * handful of Poisson arrivals over 0.1 s reads as a burst); a gap of several intervals is
+ * an average over a past the decision should not act on.
+ */
+export interface RateGaps {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** Half an interval at least, four intervals at most. */
+export function rateGaps(intervalSeconds: number): RateGaps {
+  return { minMs: intervalSeconds * 500, maxMs: intervalSeconds * 4000 };
 }
 
 /**
  * One task's value of the metric. The status request is subtracted: it is an open
  * connection being written to, and it adds one to the request counter.
  */
-export function taskMetric(metric: MetricName, sample: TaskSample, previous: Counter | undefined): TaskMetric {
+export function taskMetric(metric: MetricName, sample: TaskSample, previous: Counter | undefined, gaps: RateGaps): TaskMetric {
   const s = sample.status;
   switch (metric) {
     case 'ACTIVE_CONNECTIONS':
@@ -31,19 +47,54 @@ export function taskMetric(metric: MetricName, sample: TaskSample, previous: Cou
     case 'REQUESTS_PER_SECOND': {
       if (!previous) return { taskId: sample.taskId, value: undefined };
       const [prevRequests, prevAt] = previous;
-      const seconds = (sample.at - prevAt) / 1000;
+      const gapMs = sample.at - prevAt;
       // A counter that went down means nginx restarted inside the task: the rate since
-      // the restart is unknown, so this reading only sets the new baseline.
-      if (s.requests < prevRequests || seconds <= 0) return { taskId: sample.taskId, value: undefined };
+      // the restart is unknown. A gap outside the usable range gives no rate either.
+      if (s.requests < prevRequests || gapMs < gaps.minMs || gapMs > gaps.maxMs) return { taskId: sample.taskId, value: undefined };
       // Each reading adds one request of its own to the counter.
-      return { taskId: sample.taskId, value: Math.max(0, s.requests - prevRequests - 1) / seconds };
+      return { taskId: sample.taskId, value: Math.max(0, s.requests - prevRequests - 1) / (gapMs / 1000) };
     }
   }
 }
 
-/** The counters to remember for the next tick: only tasks read this time, so stopped tasks drop out. */
-export function nextCounters(samples: readonly TaskSample[]): Record<string, Counter> {
-  const counters: Record<string, Counter> = {};
-  for (const s of samples) counters[s.taskId] = [s.status.requests, s.at];
-  return counters;
+/**
+ * The request counters of the last usable reading, per task, kept in the warm Lambda
+ * instance rather than in the state item: they change on every tick and grow with the
+ * task count (at 5,000 tasks the item would be ~300 KB rewritten every 3 s, and past
+ * ~6,500 tasks it would not fit DynamoDB's 400 KB item at all). A cold instance, or one
+ * that was not used for several intervals, simply has no baseline: its first tick knows
+ * no rate, which the decision treats as unknown (a lower bound), never as zero.
+ */
+export class RequestCounters {
+  private readonly byTask = new Map<string, Counter>();
+
+  public get(taskId: string): Counter | undefined {
+    return this.byTask.get(taskId);
+  }
+
+  public get size(): number {
+    return this.byTask.size;
+  }
+
+  /**
+   * After a tick: a reading replaces its task's baseline unless it came too soon after it
+   * (then the older baseline stays, so that the next gap is long enough); tasks that were
+   * listed but not read keep theirs; tasks no longer listed are forgotten.
+   */
+  public record(samples: readonly TaskSample[], listedTaskIds: Iterable<string>, gaps: RateGaps): void {
+    const listed = new Set(listedTaskIds);
+    for (const taskId of [...this.byTask.keys()]) {
+      if (!listed.has(taskId)) this.byTask.delete(taskId);
+    }
+    for (const s of samples) {
+      const previous = this.byTask.get(s.taskId);
+      // A clock that stepped back (negative gap) starts a new baseline rather than keeping one from the "future".
+      const gapMs = previous ? s.at - previous[1] : Infinity;
+      const tooSoon = previous !== undefined && s.status.requests >= previous[0] && gapMs >= 0 && gapMs < gaps.minMs;
+      if (!tooSoon) this.byTask.set(s.taskId, [s.status.requests, s.at]);
+      // The kept baseline now has one more status request of ours after it, which the
+      // next rate must not count as the app's.
+      else this.byTask.set(s.taskId, [previous[0] + 1, previous[1]]);
+    }
+  }
 }

@@ -5,7 +5,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { CONFIG_ENV, parseControllerConfig } from './controller-config';
 import { scrapeAll } from './scraper';
 import { StateStore } from './state-store';
-import { runTick, TickEvent, TickResult } from './tick';
+import { RequestCounters } from './task-metric';
+import { awsClientTimeouts, ecsCallTimeoutMs, runTick, TickEvent, TickResult } from './tick';
 
 // Built once per Lambda instance: the configuration is checked on the first tick, and the
 // clients keep their connections across ticks.
@@ -13,15 +14,19 @@ const config = parseControllerConfig(process.env[CONFIG_ENV]);
 const logger = new Logger({ serviceName: 'fast-autoscaler' });
 const metrics = new Metrics({ namespace: 'FastAutoscaler', serviceName: 'fast-autoscaler' });
 metrics.addDimension('EcsService', config.service);
-const ecs = new ECSClient({ maxAttempts: 3 });
-const store = new StateStore(new DynamoDBClient({ maxAttempts: 3 }), config.table, `service#${config.cluster}#${config.service}`);
+const timeouts = awsClientTimeouts(config);
+const ecs = new ECSClient({ maxAttempts: 3, requestHandler: timeouts });
+const store = new StateStore(new DynamoDBClient({ maxAttempts: 3, requestHandler: timeouts }), config.table,
+  `service#${config.cluster}#${config.service}`, ecsCallTimeoutMs(config));
+/** Per-task request counters: the warm instance's memory, never the state item's. */
+const counters = new RequestCounters();
 
 /**
  * One tick of the control loop: discover the tasks, scrape them, decide, remember.
  * Returns what the state machine branches on.
  */
 export async function handler(event: TickEvent): Promise<TickResult> {
-  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now });
+  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters });
   const r = report.result;
   const f = r.figures;
   logger.info('tick', {

@@ -1,11 +1,11 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ControllerConfig } from './controller-config';
 import { recordRecommendation, windowView } from './recommendation-history';
-import { decide, Decision, isComplete, recommend } from './scaling-decision';
+import { decide, Decision, isComplete, PeerAction, recommend } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
-import { nextCounters, TaskMetric, taskMetric, TaskSample } from './task-metric';
+import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './task-metric';
 
 /** What the state machine passes to each tick. */
 export interface TickEvent {
@@ -39,6 +39,8 @@ export interface TickFigures {
   readonly recommendation: number;
   readonly running: number;
   readonly starting: number;
+  /** Tasks being stopped that may still serve (their load is in the total when read). */
+  readonly draining: number;
   readonly scraped: number;
   readonly failed: number;
   readonly scrapeMs: number;
@@ -49,16 +51,39 @@ export interface TickDeps {
   readonly store: StateStore;
   readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
   readonly now: () => number;
+  /** Per-task request counters, kept by the warm Lambda instance across ticks. */
+  readonly counters: RequestCounters;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
 export interface TickReport {
   readonly result: TickResult;
   readonly perTask: readonly TaskMetric[];
-  readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string }>;
+  readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string; readonly draining?: true }>;
 }
 
-const ZERO_FIGURES: TickFigures = { total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, scraped: 0, failed: 0, scrapeMs: 0 };
+const ZERO_FIGURES: TickFigures = { total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, draining: 0, scraped: 0, failed: 0, scrapeMs: 0 };
+
+/** SNS subjects must be shorter than 100 characters. */
+export const MAX_SUBJECT_LENGTH = 99;
+
+/**
+ * Each ECS call (its retries included) is abandoned after this long: a hung connection
+ * must cost one tick's discovery, not the Lambda's whole timeout.
+ */
+export function ecsCallTimeoutMs(config: ControllerConfig): number {
+  return Math.min(2500, Math.max(1000, config.intervalSeconds * 500));
+}
+
+/**
+ * The AWS clients' own limits on each attempt. `throwOnRequestTimeout` makes the request
+ * timeout throw (by default it only logs a warning); the per-call abort signal above
+ * bounds the whole call where the runtime's SDK predates that option.
+ */
+export function awsClientTimeouts(config: ControllerConfig) {
+  const call = ecsCallTimeoutMs(config);
+  return { connectionTimeout: Math.min(1000, call), requestTimeout: call, throwOnRequestTimeout: true };
+}
 
 /** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
 export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
@@ -89,7 +114,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
 
   let discovery: Discovery;
   try {
-    discovery = await discoverTasks(deps.ecs, config.cluster, config.service);
+    discovery = await discoverTasks(deps.ecs, config.cluster, config.service, { abortAfterMs: ecsCallTimeoutMs(config) });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
     if (isTransientAwsError(err)) return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
@@ -98,27 +123,43 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const current = discovery.service.desiredCount;
 
   const scrapeStarted = deps.now();
-  const scraped = await deps.scrape(discovery.running, scrapeOptions(config));
+  const scraped = await deps.scrape([...discovery.running, ...discovery.draining], scrapeOptions(config));
   const scrapeMs = deps.now() - scrapeStarted;
 
+  // Serving tasks decide the failed share; stopping ones only add the load they still carry.
+  const drainingIds = new Set(discovery.draining.map(t => t.taskId));
   const samples: TaskSample[] = [];
-  const failures = discovery.unreachable.map(taskId => ({ taskId, reason: 'RUNNING without a private IPv4 address' }));
+  const failures: Array<{ taskId: string; reason: string; draining?: true }> = [
+    ...discovery.unreachable,
+    ...discovery.drainingUnreachable.map(f => ({ ...f, draining: true as const })),
+  ];
+  let failedScrapes = discovery.unreachable.length;
   for (const r of scraped) {
-    if (r.ok) samples.push({ taskId: r.taskId, status: r.status, at: scrapeStarted + r.ms });
-    else failures.push({ taskId: r.taskId, reason: r.reason });
+    if (r.ok) {
+      samples.push({ taskId: r.taskId, status: r.status, at: r.at });
+    } else if (drainingIds.has(r.taskId)) {
+      failures.push({ taskId: r.taskId, reason: r.reason, draining: true });
+    } else {
+      failures.push({ taskId: r.taskId, reason: r.reason });
+      failedScrapes++;
+    }
   }
-  const perTask = samples.map(s => taskMetric(config.policy.metric, s, state.counters[s.taskId]));
+  const gaps = rateGaps(config.intervalSeconds);
+  const perTask = samples.map(sample => taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps));
+  deps.counters.record(samples, discovery.listedTaskIds, gaps);
   const known = perTask.filter(m => m.value !== undefined);
   const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
+  const drainingTasks = discovery.draining.length + discovery.drainingUnreachable.length;
   const counts = {
     scrapedTasks: discovery.running.length + discovery.unreachable.length,
-    failedScrapes: failures.length,
-    unknownValues: perTask.length - known.length,
+    failedScrapes,
+    unknownValues: perTask.filter(m => m.value === undefined && !drainingIds.has(m.taskId)).length,
   };
 
   // A tick that did not see every task records the current count, not its lower bound:
   // a scale-in must never follow from what the controller failed to read.
-  const complete = isComplete(counts);
+  const drainingUnknown = failures.filter(f => f.draining).length + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
+  const complete = isComplete(counts) && drainingUnknown === 0;
   const recommendation = recommend({ policy: config.policy, total, minTasks: config.minTasks, maxTasks: config.maxTasks });
   const nowSeconds = Math.floor(now / 1000);
   const history = recordRecommendation(state.history, nowSeconds, complete ? recommendation : Math.max(recommendation, current),
@@ -134,8 +175,10 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     desiredCount: current,
     pendingCount: Math.max(discovery.starting, discovery.service.pendingCount),
     ...counts,
+    drainingTasks,
     total,
     window: windowView(history, nowSeconds, config.intervalSeconds, config.scaleInWindowSeconds),
+    peerAction: recentPeerAction(state, event.runId, now, config.intervalSeconds),
   });
 
   const acting = decision.action !== 'HOLD';
@@ -146,16 +189,16 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const next: ControllerState = {
     lease: { runId: event.runId, startedAt: runStartedAt },
     history: keptHistory,
-    counters: config.policy.metric === 'REQUESTS_PER_SECOND' ? nextCounters(samples) : {},
     lastAction: acting
-      ? { action: decision.action, from: current, to: decision.desiredCount, at: now, reason: decision.reason }
+      ? { runId: event.runId, action: decision.action, from: current, to: decision.desiredCount, at: now, reason: decision.reason }
       : state.lastAction,
   };
   // Most ticks change nothing worth remembering (same lease, same bucket maximum): they
-  // skip the write, which is most of what the controller would cost in DynamoDB.
-  const changed = !sameState(next, state);
+  // skip the write, which is most of what the controller would cost in DynamoDB. An
+  // acting tick always writes: the conditional write is what fences two runs that
+  // decided at once, whatever their clocks say.
   try {
-    if (changed) await deps.store.save(next, stored.version);
+    if (acting || !sameState(next, state)) await deps.store.save(next, stored.version);
   } catch (err) {
     // Another run wrote in between: this tick's view may be stale, so it does not act.
     if (err instanceof StateConflictError) return end('another run updated the state during this tick', goOn, current);
@@ -168,6 +211,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     recommendation: decision.recommendation,
     running: discovery.running.length + discovery.unreachable.length,
     starting: discovery.starting,
+    draining: drainingTasks,
     scraped: counts.scrapedTasks,
     failed: counts.failedScrapes,
     scrapeMs,
@@ -182,8 +226,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       reason: decision.reason,
       continue: goOn,
       notify: acting && !repeatsDryRun,
-      // SNS subjects are at most 100 characters.
-      subject: acting ? `${config.service} ${verb} ${direction}: ${current} -> ${decision.desiredCount} tasks`.slice(0, 100) : '',
+      subject: acting ? subjectLine(`${config.service} ${verb} ${direction}: ${current} -> ${decision.desiredCount} tasks`) : '',
       message: acting
         ? `${config.dryRun ? '[dry run] ' : ''}${config.service} ${verb} ${direction} from ${current} to ${decision.desiredCount} tasks: ${decision.reason}.`
         : '',
@@ -199,16 +242,40 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
 }
 
 function sameState(a: ControllerState, b: ControllerState): boolean {
-  const canonical = (x: ControllerState) => JSON.stringify([x.lease ?? null, x.history, x.counters, x.lastAction ?? null]);
+  const canonical = (x: ControllerState) => JSON.stringify([x.lease ?? null, x.history, x.lastAction ?? null]);
   return canonical(a) === canonical(b);
+}
+
+/** How long another run's action stays binding: about two intervals, the time its UpdateService needs to land. */
+export function recentPeerAction(state: ControllerState, runId: string, now: number, intervalSeconds: number): PeerAction | undefined {
+  const last = state.lastAction;
+  if (!last || last.runId === runId || last.action === 'HOLD') return undefined;
+  const ageSeconds = (now - last.at) / 1000;
+  // A clock behind the peer's (negative age) keeps the action binding, within reason.
+  if (ageSeconds > 2 * intervalSeconds || ageSeconds < -60) return undefined;
+  return { runId: last.runId ?? 'an earlier version', action: last.action, to: last.to, ageSeconds };
+}
+
+/** A subject SNS accepts: shorter than 100 characters, printable ASCII only. */
+export function subjectLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= MAX_SUBJECT_LENGTH ? ascii : `${ascii.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
 
 function isNewer(a: { runId: string; startedAt: number }, b: { runId: string; startedAt: number }): boolean {
   return a.startedAt > b.startedAt || (a.startedAt === b.startedAt && a.runId > b.runId);
 }
 
-/** Throttling and server-side faults that pass: the tick holds and the next one tries again. */
+/** Errors of the network itself, which pass as the next tick's calls go out. */
+const NETWORK_ERRORS = new Set(['AbortError', 'TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
+
+/**
+ * Throttling, server-side faults and calls that hung or broke: the tick holds and the
+ * next one tries again.
+ */
 export function isTransientAwsError(err: unknown): boolean {
-  const e = err as { name?: string; $fault?: string; $retryable?: unknown };
-  return e?.name === 'ThrottlingException' || e?.name === 'ServerException' || e?.$fault === 'server' || !!e?.$retryable;
+  const e = err as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
+  return e?.name === 'ThrottlingException' || e?.name === 'ServerException' || e?.$fault === 'server' || !!e?.$retryable
+    || NETWORK_ERRORS.has(e?.name ?? '') || NETWORK_ERRORS.has(e?.code ?? '');
 }

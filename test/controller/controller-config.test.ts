@@ -1,5 +1,8 @@
-import { parseControllerConfig } from '../../src/controller/controller-config';
+import { Duration } from 'aws-cdk-lib';
+import { ControllerConfig, parseControllerConfig } from '../../src/controller/controller-config';
+import { FastAutoscalerProps, ScalingMetric, ScalingPolicy } from '../../src';
 import { controllerConfig } from '../support/controller-config-fixture';
+import { typicalStack } from '../support/typical-stack';
 
 const good = controllerConfig({ service: 's', table: 't' });
 
@@ -9,7 +12,7 @@ describe('parseControllerConfig', () => {
   });
 
   test.each([
-    [{ ...good, intervalSeconds: 0 }, /intervalSeconds must be a number in 1..60, got 0/],
+    [{ ...good, intervalSeconds: 0 }, /intervalSeconds must be a whole number from 1 to 60, got 0/],
     [{ ...good, minTasks: 9 }, /minTasks \(9\) is above maxTasks \(5\)/],
     [{ ...good, policy: { ...good.policy, metric: 'CPU' } }, /policy.metric must be one of/],
     [{ ...good, policy: { type: 'steps', metric: 'ACTIVE_CONNECTIONS', steps: [] } }, /policy.steps must be a non-empty list/],
@@ -19,7 +22,48 @@ describe('parseControllerConfig', () => {
     expect(() => parseControllerConfig(JSON.stringify(config))).toThrow(message);
   });
 
-  test('rejects a missing configuration', () => {
+  test('names every bad field at once', () => {
+    expect(() => parseControllerConfig(JSON.stringify({ ...good, minTasks: 0, statusPort: 'x' }))).toThrow(
+      /invalid FAST_AUTOSCALER_CONFIG:\n {2}FAST_AUTOSCALER_CONFIG.minTasks must be a whole number from 1 to 5000, got 0\n {2}FAST_AUTOSCALER_CONFIG.statusPort must be/,
+    );
+  });
+
+  test('rejects a missing or malformed configuration', () => {
     expect(() => parseControllerConfig(undefined)).toThrow('FAST_AUTOSCALER_CONFIG is not set');
+    expect(() => parseControllerConfig('{nope')).toThrow(/FAST_AUTOSCALER_CONFIG is not JSON/);
+    expect(() => parseControllerConfig('[]')).toThrow(/must be a JSON object/);
+  });
+});
+
+/**
+ * The controller rejects what the construct rejects: a bad environment (hand-edited, or
+ * written by another version of the construct) fails at the first tick, loudly.
+ */
+describe('the controller checks what the construct checks', () => {
+  const steps = (s: Array<{ threshold: number; desiredTasks: number }>) => ({ type: 'steps' as const, metric: 'ACTIVE_CONNECTIONS' as const, steps: s });
+  const cases: Array<[string, Partial<FastAutoscalerProps> | (() => unknown), Partial<ControllerConfig>, RegExp]> = [
+    ['minTasks 0', { minTasks: 0 }, { minTasks: 0 }, /minTasks must be a whole number from 1 to 5000/],
+    ['fractional minTasks', { minTasks: 1.5 }, { minTasks: 1.5 }, /minTasks must be a whole number/],
+    ['maxTasks above 5000', { maxTasks: 5001 }, { maxTasks: 5001 }, /maxTasks must be a whole number from 1 to 5000/],
+    ['maxScaleOutStep 0', { maxScaleOutStep: 0 }, { maxScaleOutStep: 0 }, /maxScaleOutStep must be a whole number/],
+    ['interval 61 s', { interval: Duration.seconds(61) }, { intervalSeconds: 61 }, /intervalSeconds must be a whole number from 1 to 60/],
+    ['window above an hour', { scaleInWindow: Duration.seconds(3601) }, { scaleInWindowSeconds: 3601 }, /scaleInWindowSeconds must be a whole number from 3 to 3600/],
+    ['window below the interval', { scaleInWindow: Duration.seconds(2) }, { scaleInWindowSeconds: 2 }, /scaleInWindowSeconds must be a whole number from 3 to 3600/],
+    ['ratio above 1', { maxFailedScrapeRatio: 1.5 }, { maxFailedScrapeRatio: 1.5 }, /maxFailedScrapeRatio must be a number from 0 to 1/],
+    ['status port out of range', { statusPort: 70000 }, { statusPort: 70000 }, /statusPort must be a whole number from 1 to 65535/],
+    ['target 0', () => ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 0 }),
+      { policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 0 } }, /targetPerTask must be a number greater than 0/],
+    ['unsorted steps', () => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: 100, desiredTasks: 2 }, { threshold: 50, desiredTasks: 3 }] }),
+      { policy: steps([{ threshold: 100, desiredTasks: 2 }, { threshold: 50, desiredTasks: 3 }]) }, /steps must be in ascending order of threshold/],
+    ['fewer tasks higher up', () => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: 50, desiredTasks: 4 }, { threshold: 100, desiredTasks: 2 }] }),
+      { policy: steps([{ threshold: 50, desiredTasks: 4 }, { threshold: 100, desiredTasks: 2 }]) }, /must not ask for fewer tasks at a higher threshold/],
+    ['a non-numeric threshold', () => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: NaN, desiredTasks: 2 }] }),
+      { policy: steps([{ threshold: NaN, desiredTasks: 2 }]) }, /steps\[0\].threshold must be a number of 0 or more, got null/],
+    ['a step outside the bounds', { policy: ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: 50, desiredTasks: 80 }] }) },
+      { minTasks: 2, maxTasks: 50, policy: steps([{ threshold: 50, desiredTasks: 80 }]) }, /steps\[0\].desiredTasks must be within minTasks..maxTasks \(2..50\), got 80/],
+  ];
+  test.each(cases)('%s', (_name, props, config, lambdaMessage) => {
+    expect(() => (typeof props === 'function' ? props() : typicalStack({ props: props as Partial<FastAutoscalerProps> }))).toThrow();
+    expect(() => parseControllerConfig(JSON.stringify({ ...good, maxTasks: 50, maxScaleOutStep: 50, ...config }))).toThrow(lambdaMessage);
   });
 });

@@ -24,10 +24,10 @@ const policyArb: fc.Arbitrary<PolicyConfig> = fc.oneof(
   fc.constant(ORIGINAL_STEPS),
 );
 
-/** Any situation a tick may be in, bounds included. */
+/** Any situation a tick may be in, bounds included, with or without a peer run's recent action. */
 const inputArb: fc.Arbitrary<DecisionInput> = fc.record({
   policy: policyArb,
-  minTasks: fc.integer({ min: 0, max: 20 }),
+  minTasks: fc.integer({ min: 1, max: 20 }),
   span: fc.integer({ min: 0, max: 100 }),
   maxScaleOutStep: fc.integer({ min: 1, max: 100 }),
   scaleInEnabled: fc.boolean(),
@@ -40,12 +40,19 @@ const inputArb: fc.Arbitrary<DecisionInput> = fc.record({
   total: fc.double({ min: 0, max: 100_000, noNaN: true }),
   windowComplete: fc.boolean(),
   windowMax: fc.integer({ min: 0, max: 200 }),
+  drainingTasks: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })),
+  peer: fc.option(fc.record({
+    action: fc.constantFrom('SCALE_OUT' as const, 'SCALE_IN' as const),
+    toFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    ageSeconds: fc.double({ min: -5, max: 6, noNaN: true }),
+  })),
 }).map(r => {
   const failedScrapes = Math.floor(r.scrapedTasks * r.failedFraction);
+  const maxTasks = Math.max(1, r.minTasks + r.span);
   return {
     policy: r.policy,
     minTasks: r.minTasks,
-    maxTasks: Math.max(1, r.minTasks + r.span),
+    maxTasks,
     maxScaleOutStep: r.maxScaleOutStep,
     scaleInEnabled: r.scaleInEnabled,
     maxFailedScrapeRatio: r.maxFailedScrapeRatio,
@@ -56,17 +63,22 @@ const inputArb: fc.Arbitrary<DecisionInput> = fc.record({
     unknownValues: Math.floor((r.scrapedTasks - failedScrapes) * r.unknownFraction),
     total: r.total,
     window: { complete: r.windowComplete, max: r.windowMax },
+    drainingTasks: r.drainingTasks,
+    // Peers run the same configuration: their actions land within the bounds.
+    peerAction: r.peer
+      ? { runId: 'peer', action: r.peer.action, ageSeconds: r.peer.ageSeconds, to: r.minTasks + Math.round(r.peer.toFraction * (maxTasks - r.minTasks)) }
+      : undefined,
   };
 });
 
 describe('decide: properties', () => {
-  test('an action always lands within [minTasks, maxTasks]', () => {
+  test('a scale-out lands within [minTasks, maxTasks], a scale-in never below minTasks', () => {
     fc.assert(fc.property(inputArb, i => {
       const d = decide(i);
-      if (d.action !== 'HOLD') {
-        expect(d.desiredCount).toBeGreaterThanOrEqual(i.minTasks);
+      if (d.action !== 'HOLD') expect(d.desiredCount).toBeGreaterThanOrEqual(i.minTasks);
+      if (d.action === 'SCALE_OUT') {
         expect(d.desiredCount).toBeLessThanOrEqual(i.maxTasks);
-      } else {
+      } else if (d.action === 'HOLD') {
         expect(d.desiredCount).toBe(i.desiredCount);
       }
       expect(d.recommendation).toBeGreaterThanOrEqual(i.minTasks);
@@ -79,12 +91,16 @@ describe('decide: properties', () => {
       const d = decide(i);
       if (d.action === 'SCALE_OUT') {
         expect(d.desiredCount).toBeGreaterThan(i.desiredCount);
-        if (i.desiredCount >= i.minTasks) expect(d.desiredCount - i.desiredCount).toBeLessThanOrEqual(i.maxScaleOutStep);
+        // The step bounds this run's own scale-out; a peer's count it only keeps.
+        const ownStep = Math.max(0, d.desiredCount - Math.max(i.desiredCount, i.peerAction?.to ?? 0));
+        if (i.desiredCount >= i.minTasks && (!i.peerAction || d.desiredCount > i.peerAction.to)) {
+          expect(ownStep).toBeLessThanOrEqual(i.maxScaleOutStep);
+        }
       }
       if (d.action === 'SCALE_IN') {
         expect(d.desiredCount).toBeLessThan(i.desiredCount);
-        // At most halving, unless it is maxTasks being enforced.
-        if (i.desiredCount <= i.maxTasks) expect(d.desiredCount).toBeGreaterThanOrEqual(Math.ceil(i.desiredCount / 2));
+        // At most halving, even from above maxTasks.
+        expect(d.desiredCount).toBeGreaterThanOrEqual(Math.ceil(i.desiredCount / 2));
       }
     }), { numRuns: 2000 });
   });
@@ -95,24 +111,56 @@ describe('decide: properties', () => {
     }), { numRuns: 2000 });
   });
 
-  test('never scales in on failed scrapes, unknown values, pending tasks or an incomplete window (within bounds)', () => {
-    const withinBounds = inputArb.filter(i => i.desiredCount <= i.maxTasks);
-    fc.assert(fc.property(withinBounds, fc.integer({ min: 1, max: 10 }), (i, n) => {
+  test('never scales in on failed scrapes, unknown values, pending or draining tasks, an incomplete window or a peer\'s fresh action', () => {
+    fc.assert(fc.property(inputArb, fc.integer({ min: 1, max: 10 }), (i, n) => {
       const scrapedTasks = Math.max(i.scrapedTasks, n);
       expect(decide({ ...i, failedScrapes: n, scrapedTasks }).action).not.toBe('SCALE_IN');
       expect(decide({ ...i, unknownValues: n, scrapedTasks, failedScrapes: 0 }).action).not.toBe('SCALE_IN');
       expect(decide({ ...i, pendingCount: n }).action).not.toBe('SCALE_IN');
+      expect(decide({ ...i, drainingTasks: n }).action).not.toBe('SCALE_IN');
       expect(decide({ ...i, window: { ...i.window, complete: false } }).action).not.toBe('SCALE_IN');
+      expect(decide({ ...i, peerAction: { runId: 'peer', action: 'SCALE_OUT', to: i.minTasks, ageSeconds: 1 } }).action).not.toBe('SCALE_IN');
     }), { numRuns: 2000 });
   });
 
   test('never scales in below the highest recommendation of the window', () => {
     fc.assert(fc.property(inputArb, i => {
       const d = decide(i);
-      if (d.action === 'SCALE_IN' && i.desiredCount <= i.maxTasks) {
+      if (d.action === 'SCALE_IN') {
         expect(d.desiredCount).toBeGreaterThanOrEqual(Math.min(i.window.max, i.desiredCount));
       }
     }), { numRuns: 2000 });
+  });
+
+  test('the load read is a lower bound: when it asks for more, scale out, however many scrapes failed', () => {
+    fc.assert(fc.property(inputArb, i => {
+      const readValues = i.scrapedTasks - i.failedScrapes - i.unknownValues;
+      fc.pre(readValues > 0 && i.desiredCount >= i.minTasks && i.desiredCount < i.maxTasks);
+      const d = decide(i);
+      if (recommend(i) > i.desiredCount) {
+        expect(d.action).toBe('SCALE_OUT');
+        expect(d.desiredCount).toBeGreaterThan(i.desiredCount);
+      }
+    }), { numRuns: 3000 });
+  });
+
+  test('an action never lands below a peer run\'s fresh count', () => {
+    fc.assert(fc.property(inputArb, i => {
+      fc.pre(i.peerAction !== undefined);
+      const d = decide(i);
+      if (d.action !== 'HOLD') expect(d.desiredCount).toBeGreaterThanOrEqual(i.peerAction!.to);
+    }), { numRuns: 2000 });
+  });
+
+  test('whole multiples of the target never add a task for floating-point noise', () => {
+    const pieces = fc.integer({ min: 1, max: 50 });
+    fc.assert(fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: 0.01, max: 1000, noNaN: true }), pieces, (k, target, n) => {
+      // k tasks' worth of load, read as n per-task values whose floating-point sum is k × target give or take noise.
+      const perPiece = (k * target) / n;
+      const total = Array.from({ length: n }, () => perPiece).reduce((a, b) => a + b, 0);
+      const policy: PolicyConfig = { type: 'targetTracking', metric: 'REQUESTS_PER_SECOND', targetPerTask: target };
+      expect(policyDesired(policy, total, 1)).toBe(k);
+    }), { numRuns: 3000 });
   });
 
   test('monotonic in load: more load never asks for fewer tasks', () => {
@@ -151,10 +199,53 @@ describe('decide: cases', () => {
     expect(decide({ ...base, total: 950, desiredCount: 10, pendingCount: 8, scrapedTasks: 2 })).toMatchObject({ action: 'HOLD' });
   });
 
-  test('holds when too many scrapes failed', () => {
-    expect(decide({ ...base, total: 950, scrapedTasks: 4, failedScrapes: 3 })).toMatchObject({
-      action: 'HOLD', reason: '3 of 4 scrapes failed, more than the allowed share 0.5',
+  test('holds when too many scrapes failed and the tasks read ask for no more', () => {
+    expect(decide({ ...base, total: 150, scrapedTasks: 4, failedScrapes: 3 })).toMatchObject({
+      action: 'HOLD', reason: '3 of 4 scrapes failed, more than the allowed share 0.5; the tasks read ask for no more than 2',
     });
+  });
+
+  test('scales out on the lower bound when most scrapes failed (saturated tasks stop answering)', () => {
+    // desired 10, 6 of 10 scrapes fail, the 4 that answer carry 300 each, target 100.
+    expect(decide({ ...base, desiredCount: 10, scrapedTasks: 10, failedScrapes: 6, total: 1200 })).toMatchObject({
+      action: 'SCALE_OUT', desiredCount: 12, complete: false,
+      reason: 'load 1200 asks for 12 tasks, 10 desired (a lower bound: 6 of 10 tasks unread)',
+    });
+  });
+
+  test('draining tasks: their load counts, and nothing scales in while one drains', () => {
+    const input = { ...base, scaleInEnabled: true, desiredCount: 10, scrapedTasks: 10, total: 100, drainingTasks: 3, window: { complete: true, max: 2 } };
+    expect(decide(input)).toMatchObject({ action: 'HOLD', reason: 'scale-in waits for 3 stopping tasks to finish draining' });
+    expect(decide({ ...input, drainingTasks: 0 })).toMatchObject({ action: 'SCALE_IN', desiredCount: 5 });
+    // Only draining tasks answered (every serving one is new and has no rate yet): their load still asks for more.
+    expect(decide({ ...input, unknownValues: 10, total: 1500 })).toMatchObject({ action: 'SCALE_OUT', desiredCount: 15 });
+  });
+
+  test('floating-point sums do not add a task', () => {
+    const at = (targetPerTask: number): PolicyConfig => ({ type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask });
+    expect(policyDesired(at(0.7), 21, 1)).toBe(30);
+    expect(policyDesired(at(100), Array.from({ length: 6 }, () => 100 / 3).reduce((a, b) => a + b, 0), 1)).toBe(2);
+    expect(policyDesired(at(100), 200.0001, 1)).toBe(3);
+  });
+
+  test('below minTasks under load: straight to what the load needs', () => {
+    expect(decide({ ...base, desiredCount: 1, total: 950 })).toMatchObject({ action: 'SCALE_OUT', desiredCount: 10 });
+  });
+
+  test('above maxTasks (raised by someone else): down through the scale-in guards, never an instant cut', () => {
+    const above = { ...base, scaleInEnabled: true, desiredCount: 80, scrapedTasks: 80, total: 100, window: { complete: true, max: 2 } };
+    expect(decide(above)).toMatchObject({ action: 'SCALE_IN', desiredCount: 40 });
+    expect(decide({ ...above, window: { complete: false, max: 2 } })).toMatchObject({ action: 'HOLD' });
+    expect(decide({ ...above, scaleInEnabled: false })).toMatchObject({ action: 'HOLD' });
+  });
+
+  test('a peer run\'s fresh scale-out stands: a stale reader goes to at least its count, or holds', () => {
+    // Run A scaled 10 -> 30; run B read ECS before that landed and would scale 10 -> 25.
+    const stale = { ...base, desiredCount: 10, scrapedTasks: 10, total: 2500, peerAction: { runId: 'A', action: 'SCALE_OUT' as const, to: 30, ageSeconds: 1.2 } };
+    expect(decide(stale)).toMatchObject({ action: 'SCALE_OUT', desiredCount: 30 });
+    expect(decide({ ...stale, total: 3500 })).toMatchObject({ action: 'SCALE_OUT', desiredCount: 35 });
+    expect(decide({ ...stale, scaleInEnabled: true, desiredCount: 30, scrapedTasks: 30, total: 100, window: { complete: true, max: 2 } }))
+      .toMatchObject({ action: 'HOLD', reason: 'run A set 30 tasks 1 s ago: scale-in waits' });
   });
 
   test('scales out on partial data within the allowed share: the total is a lower bound', () => {
@@ -169,6 +260,7 @@ describe('decide: cases', () => {
   });
 
   test('raises the service to minTasks even with nothing to measure', () => {
+    expect(decide({ ...base, desiredCount: 0, scrapedTasks: 0 })).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2 });
     expect(decide({ ...base, desiredCount: 0, scrapedTasks: 0 })).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2 });
   });
 

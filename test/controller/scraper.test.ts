@@ -105,4 +105,24 @@ describe('scrape faults', () => {
     const results = await scrapeAll(targets, { port: STATUS_PORT, requestTimeoutMs: 200, deadlineMs: 300, concurrency: 1 });
     expect(results.filter(r => !r.ok && r.reason.startsWith('scrape deadline passed'))).toHaveLength(2);
   });
+
+  test('each reading is dated when its answer arrived, not when the scrape started', async () => {
+    // A task that answers after 300 ms, then one queued behind it (concurrency 1).
+    await serve('127.0.1.17', socket => setTimeout(() => socket.end(
+      'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nActive connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 Writing: 1 Waiting: 0 \n',
+    ), 300));
+    const nginx = await NginxTask.start({ address: '127.0.1.18', proxyPort: 18612, statusPort: STATUS_PORT, appPort: app.port });
+    started.push(nginx);
+    const t0 = Date.now();
+    const [slow, queued] = await scrapeAll(
+      [{ taskId: 'slow', address: '127.0.1.17' }, { taskId: 'queued', address: '127.0.1.18' }],
+      { port: STATUS_PORT, requestTimeoutMs: 1000, deadlineMs: 2000, concurrency: 1 },
+    );
+    expect(slow).toMatchObject({ ok: true });
+    expect(queued).toMatchObject({ ok: true });
+    expect(slow.at).toBeGreaterThanOrEqual(t0 + 300);
+    // The queued task was read after the slow one answered: far later than t0 + its own short duration.
+    expect(queued.at).toBeGreaterThanOrEqual(slow.at);
+    expect(queued.at - t0).toBeGreaterThan(queued.ms + 250);
+  });
 });

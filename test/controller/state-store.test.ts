@@ -20,13 +20,20 @@ describe('StateStore on dynalite', () => {
     const state = {
       lease: { runId: 'run-1', startedAt: 1000 },
       history: [[1000, 3]] as Array<[number, number]>,
-      counters: { t1: [10, 1000] as [number, number] },
-      lastAction: { action: 'SCALE_OUT' as const, from: 2, to: 3, at: 1000, reason: 'load' },
+      lastAction: { runId: 'run-1', action: 'SCALE_OUT' as const, from: 2, to: 3, at: 1000, reason: 'load' },
     };
     expect(await store.save(state, 0)).toBe(1);
     expect(await store.load()).toEqual({ state, version: 1 });
     expect(await store.save({ ...state, history: [] }, 1)).toBe(2);
     expect((await store.load()).version).toBe(2);
+  });
+
+  test('an item an older version wrote, per-task counters and all, loads without them', async () => {
+    const store = new StateStore(dynalite.client(), 'state', 'service#old');
+    await store.save({ history: [[1000, 3]], counters: { t1: [10, 1000] } } as any, 0);
+    const loaded = await store.load();
+    expect(loaded.state).toEqual({ history: [[1000, 3]] });
+    expect(Object.keys(loaded.state)).not.toContain('counters');
   });
 
   test('a write from a stale read is a conflict, and leaves the item as it was', async () => {

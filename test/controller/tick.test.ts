@@ -3,7 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ScrapeResult, ScrapeTarget } from '../../src/controller/scraper';
 import { StateStore } from '../../src/controller/state-store';
 import { StubStatus } from '../../src/controller/stub-status';
-import { runTick, TickDeps } from '../../src/controller/tick';
+import { RequestCounters } from '../../src/controller/task-metric';
+import { runTick, subjectLine, TickDeps } from '../../src/controller/tick';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';
 
@@ -20,13 +21,21 @@ beforeAll(async () => {
 afterAll(() => dynalite.stop());
 beforeEach(() => ecsMock.reset());
 
-/** A service with `n` running tasks whose pages say `active` connections each (own request included). */
-function cluster(n: number, desired = n) {
-  const arns = Array.from({ length: n }, (_, i) => `arn:aws:ecs:eu-west-1:123456789012:task/web/task${i}`);
-  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: desired, runningCount: n, pendingCount: desired - n }] });
-  ecsMock.on(ListTasksCommand).resolves({ taskArns: arns });
+/**
+ * A service with `n` running tasks (task0..), and `draining` more being stopped
+ * (drain0..: desired STOPPED, still RUNNING).
+ */
+function cluster(n: number, desired = n, draining = 0) {
+  const arn = (id: string) => `arn:aws:ecs:eu-west-1:123456789012:task/web/${id}`;
+  const serving = Array.from({ length: n }, (_, i) => arn(`task${i}`));
+  const stopping = Array.from({ length: draining }, (_, i) => arn(`drain${i}`));
+  const described = (taskArn: string, i: number, desiredStatus: string) =>
+    ({ taskArn, lastStatus: 'RUNNING', desiredStatus, attachments: [{ details: [{ name: 'privateIPv4Address', value: `10.0.${desiredStatus === 'STOPPED' ? 1 : 0}.${i}` }] }] });
+  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: desired, runningCount: n, pendingCount: Math.max(0, desired - n) }] });
+  ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: serving });
+  ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: stopping });
   ecsMock.on(DescribeTasksCommand).resolves({
-    tasks: arns.map((taskArn, i) => ({ taskArn, lastStatus: 'RUNNING', attachments: [{ details: [{ name: 'privateIPv4Address', value: `10.0.0.${i}` }] }] })),
+    tasks: [...serving.map((a, i) => described(a, i, 'RUNNING')), ...stopping.map((a, i) => described(a, i, 'STOPPED'))],
   });
 }
 
@@ -38,10 +47,12 @@ function deps(pages: (t: ScrapeTarget) => ScrapeResult, clock: { now: number }):
     store: new StateStore(dynalite.client(), 'state', `service#${++keyCounter}`),
     scrape: async targets => targets.map(pages),
     now: () => clock.now,
+    counters: new RequestCounters(),
   };
 }
 
-const ok = (active: number) => (t: ScrapeTarget): ScrapeResult => ({ taskId: t.taskId, ok: true, status: page(active), ms: 5 });
+const ok = (active: number) => (t: ScrapeTarget): ScrapeResult => ({ taskId: t.taskId, ok: true, status: page(active), ms: 5, at: 0 });
+const failed = (t: ScrapeTarget, reason = 'no answer within 1000 ms'): ScrapeResult => ({ taskId: t.taskId, ok: false, reason, ms: 1000, at: 0 });
 const event = (runId = 'run-1', startedAt = START) => ({ runId, runStartedAt: new Date(startedAt).toISOString() });
 
 describe('runTick', () => {
@@ -62,7 +73,7 @@ describe('runTick', () => {
 
   test('holds, and never scales in, when a task answers with garbage', async () => {
     cluster(4, 10);
-    const d = deps(t => (t.taskId === 'task0' ? { taskId: t.taskId, ok: false, reason: 'not a stub_status page', ms: 3 } : ok(1)(t)), { now: START + 1000 });
+    const d = deps(t => (t.taskId === 'task0' ? { taskId: t.taskId, ok: false, reason: 'not a stub_status page', ms: 3, at: 0 } : ok(1)(t)), { now: START + 1000 });
     for (let i = 0; i < 30; i++) {
       const clock = START + 1000 + i * 3000;
       const { result, failures } = await runTick(config, event(), { ...d, now: () => clock });
@@ -149,9 +160,11 @@ describe('runTick', () => {
     cluster(2);
     const rps = { ...config, policy: { type: 'targetTracking' as const, metric: 'REQUESTS_PER_SECOND' as const, targetPerTask: 50 } };
     let requests = 1000;
-    const d = deps(t => ({ taskId: t.taskId, ok: true, status: { ...page(1), requests }, ms: 0 }), { now: 0 });
+    let at = START + 1000;
+    const d = deps(t => ({ taskId: t.taskId, ok: true, status: { ...page(1), requests }, ms: 0, at }), { now: 0 });
     const first = await runTick(rps, event(), { ...d, now: () => START + 1000 });
     requests += 3 * 200 + 1; // 200 rps for 3 seconds on each task, plus the status request
+    at = START + 4000;
     const second = await runTick(rps, event(), { ...d, now: () => START + 4000 });
     expect(first.result).toMatchObject({ action: 'HOLD', reason: 'first reading of the request counters: no rate yet' });
     expect(second.result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 8, figures: { total: 400 } });
@@ -177,4 +190,165 @@ test('ticks that change nothing skip the DynamoDB write', async () => {
   }
   expect(saves.length).toBeGreaterThanOrEqual(2);
   expect(saves.length).toBeLessThanOrEqual(5);
+});
+
+describe('runTick: what issue 9 found', () => {
+  const rps = { ...config, maxTasks: 40, maxScaleOutStep: 40, policy: { type: 'targetTracking' as const, metric: 'REQUESTS_PER_SECOND' as const, targetPerTask: 10 } };
+
+  test('scales out on the lower bound when most scrapes fail (6 of 10 time out, 4 carry 300 each)', async () => {
+    cluster(10);
+    const busy = new Set(['task0', 'task1', 'task2', 'task3']);
+    const scrape = (t: ScrapeTarget) => (busy.has(t.taskId) ? ok(301)(t) : failed(t));
+    const { result } = await runTick({ ...config, maxTasks: 40, maxScaleOutStep: 40 }, event(), deps(scrape, { now: START + 1000 }));
+    // 4 × 300 connections at 10 a task ask for 120 tasks: as many as the bounds allow.
+    expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 40, figures: { scraped: 10, failed: 6, total: 1200 } });
+  });
+
+  test('draining tasks: their load counts, their failures do not, and nothing scales in while they drain', async () => {
+    cluster(2, 2, 3);
+    const d = deps(t => (t.taskId === 'drain2' ? failed(t, 'request: ECONNREFUSED') : ok(t.taskId.startsWith('drain') ? 21 : 1)(t)), { now: 0 });
+    const { result, failures } = await runTick(config, event(), { ...d, now: () => START + 1000 });
+    // 2 draining tasks carry 20 connections each: 40 at 10 a task.
+    expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 4, figures: { total: 40, draining: 3, scraped: 2, failed: 0 } });
+    expect(failures).toEqual([{ taskId: 'drain2', reason: 'request: ECONNREFUSED', draining: true }]);
+
+    // Idle everywhere, scale-in on, a complete window: still no scale-in while a task drains.
+    cluster(10, 10, 1);
+    const idle = deps(ok(1), { now: 0 });
+    for (let i = 0; i <= 24; i++) {
+      const { result: r } = await runTick(config, event(), { ...idle, now: () => START + 1000 + i * 3000 });
+      expect(r.action).toBe('HOLD');
+    }
+    cluster(10, 10, 0);
+    const { result: after } = await runTick(config, event(), { ...idle, now: () => START + 1000 + 25 * 3000 });
+    expect(after).toMatchObject({ action: 'SCALE_IN', desiredCount: 5 });
+  });
+
+  test('DescribeTasks failures count as unread tasks', async () => {
+    cluster(4, 4);
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [0, 1].map(i => ({ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/web/task${i}`, lastStatus: 'RUNNING', desiredStatus: 'RUNNING', attachments: [{ details: [{ name: 'privateIPv4Address', value: `10.0.0.${i}` }] }] })),
+      failures: [{ arn: 'arn:aws:ecs:eu-west-1:123456789012:task/web/task2', reason: 'MISSING' }],
+    });
+    const { result, failures } = await runTick(config, event(), deps(ok(1), { now: START + 1000 }));
+    expect(result.figures).toMatchObject({ scraped: 4, failed: 2 });
+    expect(failures.map(f => f.reason)).toEqual(['DescribeTasks: MISSING', 'DescribeTasks: not in the answer']);
+  });
+
+  test('rates: a new run\'s first tick 0.2 s after the old run\'s last gives no rate and keeps the older baseline', async () => {
+    cluster(20);
+    let at = START + 1000;
+    let requests = 1000;
+    const d = deps(t => ({ taskId: t.taskId, ok: true, status: { ...page(1), requests }, ms: 0, at }), { now: 0 });
+    await runTick(rps, event('old'), { ...d, now: () => at });
+    // 0.2 s later, two arrivals on every task (10 req/s in that instant, above the 9 req/s they really carry).
+    at += 200;
+    requests += 2 + 1;
+    const quick = await runTick(rps, event('new', START + 1100), { ...d, now: () => at });
+    expect(quick.result).toMatchObject({ action: 'HOLD', reason: 'first reading of the request counters: no rate yet' });
+    // 2.8 s later (3 s after the baseline, which was kept): 27 requests a task in 3 s, 9 req/s, below the target.
+    at += 2800;
+    requests += 25 + 1;
+    const next = await runTick(rps, event('new', START + 1100), { ...d, now: () => at });
+    expect(next.result.figures.total).toBeCloseTo(20 * 9, 5);
+    expect(next.result.action).toBe('HOLD');
+  });
+
+  test('rates: a tick whose scrapes all timed out does not cost the next tick its rate', async () => {
+    cluster(2);
+    let at = START + 1000;
+    let requests = 1000;
+    let down = false;
+    const d = deps(t => (down ? failed(t) : { taskId: t.taskId, ok: true, status: { ...page(1), requests }, ms: 0, at }), { now: 0 });
+    await runTick(rps, event(), { ...d, now: () => at });
+    down = true;
+    at += 3000;
+    await runTick(rps, event(), { ...d, now: () => at });
+    down = false;
+    at += 3000;
+    requests += 6 * 100 + 1;
+    const { result } = await runTick(rps, event(), { ...d, now: () => at });
+    expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 20, figures: { total: 200 } });
+  });
+
+  test('rates: the readings are dated when each answer arrived, not when the scrape started', async () => {
+    cluster(2);
+    const d = deps(ok(1), { now: 0 });
+    let requests = 1000;
+    // task1's answer arrives 250 ms after task0's (queued behind the concurrency limit).
+    const scrape = async (targets: readonly ScrapeTarget[]) => targets.map(t => ({
+      taskId: t.taskId, ok: true as const, status: { ...page(1), requests }, ms: 5, at: now + (t.taskId === 'task1' ? 250 : 0),
+    }));
+    let now = START + 1000;
+    await runTick(rps, event(), { ...d, scrape, now: () => now });
+    expect(d.counters.get('task1')).toEqual([1000, START + 1250]);
+    now += 3000;
+    requests += 301;
+    const { perTask } = await runTick(rps, event(), { ...d, scrape, now: () => now });
+    // Both tasks served 300 requests between their two readings, each 3 s apart.
+    expect(perTask.map(m => m.value)).toEqual([100, 100]);
+  });
+
+  test('the state item does not grow with the task count', async () => {
+    cluster(500);
+    const d = deps(t => ({ taskId: t.taskId, ok: true, status: { ...page(1), requests: 1000 }, ms: 0, at: START + 1000 }), { now: 0 });
+    let written = '';
+    const store = Object.create(d.store) as StateStore;
+    store.save = async (state, version) => {
+      written = JSON.stringify(state);
+      return d.store.save(state, version);
+    };
+    await runTick(rps, event(), { ...d, store, now: () => START + 1000 });
+    expect(written.length).toBeLessThan(400);
+    expect(d.counters.size).toBe(500);
+  });
+
+  test('overlapping runs: a run that read ECS before a peer\'s scale-out landed does not undo it', async () => {
+    // Run A scaled 10 -> 30; run B still reads 10 from ECS and alone would ask for 25.
+    cluster(10, 10);
+    const d = deps(ok(301), { now: 0 });
+    const wide = { ...config, maxTasks: 40, maxScaleOutStep: 40 };
+    const a = await runTick(wide, event('A', START), { ...d, now: () => START + 1000 });
+    expect(a.result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 40 });
+    const b = await runTick(wide, event('B', START + 500), { ...deps(ok(26), { now: 0 }), store: d.store, now: () => START + 1800 });
+    expect(b.result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 40, reason: expect.stringContaining('run A set 40 tasks 1 s ago, which stands') });
+  });
+
+  test('an acting tick always writes, so that the conditional write fences two runs even on the same clock', async () => {
+    cluster(2);
+    const d = deps(ok(51), { now: 0 });
+    const saves: number[] = [];
+    const store = Object.create(d.store) as StateStore;
+    store.save = async (state, version) => {
+      saves.push(version);
+      return d.store.save(state, version);
+    };
+    // The mock ECS never applies the scale-out, so each tick decides the same action on the same clock.
+    await runTick(config, event(), { ...d, store, now: () => START + 1000 });
+    await runTick(config, event(), { ...d, store, now: () => START + 1000 });
+    expect(saves).toHaveLength(2);
+  });
+
+  test('a clock that steps back keeps the spike: no scale-in seconds later', async () => {
+    cluster(10);
+    let load = 1;
+    const d = deps(t => ok(load)(t), { now: 0 });
+    const cfg = { ...config, scaleInWindowSeconds: 30 };
+    let r;
+    for (let i = 0; i < 12; i++) r = await runTick(cfg, event(), { ...d, now: () => START + 1000 + i * 3000 });
+    // A spike on the last tick (it asks for more than the 10 tasks; the mock never applies it), then the clock steps back a second.
+    load = 15;
+    await runTick(cfg, event(), { ...d, now: () => START + 1000 + 12 * 3000 });
+    load = 1;
+    r = await runTick(cfg, event(), { ...d, now: () => START + 1000 + 12 * 3000 - 1000 });
+    expect(r!.result.action).toBe('HOLD');
+    r = await runTick(cfg, event(), { ...d, now: () => START + 1000 + 13 * 3000 });
+    expect(r.result.action).toBe('HOLD');
+  });
+
+  test('SNS subjects stay under 100 characters', () => {
+    const long = subjectLine(`${'x'.repeat(255)} scales out: 1 -> 2 tasks`);
+    expect(long.length).toBe(99);
+    expect(subjectLine('web scales out: 2 -> 10 tasks')).toBe('web scales out: 2 -> 10 tasks');
+  });
 });
