@@ -1,0 +1,16 @@
+package com.example;
+
+import software.amazon.awscdk.App;
+import software.amazon.awscdk.Environment;
+import software.amazon.awscdk.StackProps;
+
+/** The CDK app: `cdk synth` runs it (cdk.json), and so do the tests. */
+public final class TypicalApp {
+    public static void main(final String[] args) {
+        App app = new App();
+        new TypicalStack(app, "Typical", StackProps.builder()
+                .env(Environment.builder().account("123456789012").region("eu-west-1").build())
+                .build(), 50);
+        app.synth();
+    }
+}
