@@ -1,4 +1,4 @@
-import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -8,38 +8,50 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { controlLoopDefinition } from './control-loop-definition';
 import { CONFIG_ENV, ControllerConfig } from './controller/controller-config';
 import { TickFunction } from './controller/tick-function';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 
+/** The longest an Express execution may run. */
+export const EXPRESS_MAX_SECONDS = 300;
+
+/** How often the schedule starts a run (EventBridge Scheduler's shortest rate). */
+export const SCHEDULE_PERIOD_SECONDS = 60;
+
 /**
- * How long one state-machine run drives the service. Runs start every minute; a run
- * outlives its minute so that the next one has taken over before it ends (the older
- * run sees the newer lease and stops at its next tick, so the overlap costs one tick).
+ * The longest a run drives the service. Runs start every minute and each lives several
+ * minutes: a newer run takes the lease and the older one ends at its next tick (so the
+ * overlap costs one tick in steady state), while a start that is lost or late leaves the
+ * older run ticking until a newer one arrives.
  */
-export const RUN_SECONDS = 90;
+export const RUN_SECONDS = 230;
 
-/** Names of the states, which the local executor's overrides are keyed by. */
-export const StateNames = {
-  START: 'Start',
-  TICK: 'Tick',
-  DECIDE: 'Decide',
-  NOTIFY_CHOICE: 'Notify?',
-  NOTIFY: 'Notify',
-  SCALE: 'Scale',
-  COUNT_FAILURE: 'CountFailure',
-  TOO_MANY_FAILURES: 'TooManyFailures?',
-  GIVE_UP: 'GiveUp',
-  KEEP_GOING: 'KeepGoing?',
-  WAIT: 'WaitInterval',
-  DONE: 'Done',
-} as const;
+/** The controller Lambda's timeout: a tick normally takes well under the interval. */
+export function tickTimeoutSeconds(intervalSeconds: number): number {
+  return Math.max(10, 2 * intervalSeconds);
+}
 
-/** Failed ticks or scaling calls one run tolerates before it ends (the next minute's run starts afresh). */
-export const MAX_FAILURES_PER_RUN = 5;
+/**
+ * How long a run drives the service at this interval: as long as possible while what may
+ * follow its last tick still ends inside Express's five minutes. After the deadline a run
+ * may still finish that tick (its timeout and two Lambda retries), a scale call (four
+ * attempts of at most 10 s and their backoff, 47 s) and a notification (3 s).
+ */
+export function runSecondsFor(intervalSeconds: number): number {
+  const afterLastTick = tickTimeoutSeconds(intervalSeconds) + 3 + 47 + 3;
+  const fits = Math.floor((EXPRESS_MAX_SECONDS - afterLastTick) / 10) * 10;
+  return Math.min(RUN_SECONDS, fits);
+}
+
+/**
+ * Concurrent ticks the controller may need: one per live run when every tick fails (runs
+ * then do not yield: no lease changes hands), plus a successor being started.
+ */
+export const DEFAULT_RESERVED_CONCURRENCY = Math.ceil(RUN_SECONDS / SCHEDULE_PERIOD_SECONDS) + 1;
 
 export interface ControlLoopProps {
   readonly service: ecs.BaseService;
@@ -48,11 +60,13 @@ export interface ControlLoopProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly logRetention: logs.RetentionDays;
   readonly stateMachineLogLevel: sfn.LogLevel;
+  /** The controller Lambda's reserved concurrency. */
+  readonly reservedConcurrency: number;
 }
 
 /**
- * The controller: a state table, the tick Lambda, the Express state machine that
- * ticks, notifies and scales, and the schedule that starts a run every minute.
+ * The controller: a state table, the tick Lambda, the Express state machine that ticks,
+ * scales and notifies, and the schedule that starts a run every minute.
  */
 export class ControlLoop extends Construct {
   public readonly table: dynamodb.Table;
@@ -60,12 +74,17 @@ export class ControlLoop extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly schedule: scheduler.Schedule;
   public readonly securityGroup: ec2.SecurityGroup;
+  /** Receives the scheduled starts that EventBridge Scheduler could not deliver. */
+  public readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: ControlLoopProps) {
     super(scope, id);
-    const { service } = props;
+    const { service, topic } = props;
     const cluster = service.cluster;
     const stack = Stack.of(this);
+    if (topic?.fifo) {
+      throw new Error(`\`topic\` must be a standard SNS topic, got the FIFO topic ${topic.node.path}: FIFO topics need a message group id on every publish, which the autoscaler's notifications do not carry`);
+    }
 
     // The controller's memory across runs: losing it costs one scale-in window of
     // history, nothing more, so the table is disposable.
@@ -89,13 +108,15 @@ export class ControlLoop extends Construct {
       cluster: cluster.clusterArn,
       service: service.serviceName,
       table: this.table.tableName,
-      runSeconds: RUN_SECONDS,
+      runSeconds: runSecondsFor(props.config.intervalSeconds),
     };
     this.function = new TickFunction(this, 'Function', {
       description: 'fast-autoscaler: scrapes every task, decides, remembers',
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.seconds(Math.max(10, 2 * props.config.intervalSeconds)),
+      timeout: Duration.seconds(tickTimeoutSeconds(props.config.intervalSeconds)),
+      // A surge that exhausts the account's concurrency is exactly when the controller must run.
+      reservedConcurrentExecutions: props.reservedConcurrency,
       vpc: cluster.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [this.securityGroup],
@@ -110,10 +131,19 @@ export class ControlLoop extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
-      timeout: Duration.minutes(5),
+      definitionBody: sfn.DefinitionBody.fromChainable(controlLoopDefinition(this, {
+        service,
+        tickFunction: this.function,
+        topic,
+        intervalSeconds: props.config.intervalSeconds,
+        dryRun: props.config.dryRun,
+      })),
+      timeout: Duration.seconds(EXPRESS_MAX_SECONDS),
       logs: {
         destination: new logs.LogGroup(this, 'StateMachineLogs', {
+          // Step Functions' documented prefix: log groups under it need no entry in the account's
+          // CloudWatch Logs resource policy, whose size limit accounts with many state machines hit.
+          logGroupName: `/aws/vendedlogs/states/${stack.stackName}-${Names.uniqueId(this)}`,
           retention: props.logRetention,
           removalPolicy: RemovalPolicy.DESTROY,
         }),
@@ -122,24 +152,41 @@ export class ControlLoop extends Construct {
       },
       tracingEnabled: false,
     });
+    // Covers an encrypted topic too (kms:GenerateDataKey* and kms:Decrypt on its key).
+    topic?.grantPublish(this.stateMachine);
+    // A run that gives up starts its successor. Granted in a policy of its own: the role's
+    // default policy is a dependency of the state machine, which this one refers to.
+    new iam.Policy(this, 'StartSuccessorPolicy', {
+      roles: [this.stateMachine.role],
+      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] })],
+    });
+
+    // A start that EventBridge Scheduler could not deliver after its retries lands here.
+    this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: 'fast-autoscaler: starts one control-loop run a minute',
+      schedule: scheduler.ScheduleExpression.rate(Duration.seconds(SCHEDULE_PERIOD_SECONDS)),
+      target: new targets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        // A start that fails is retried: the older run still ticks meanwhile, and a late run
+        // only takes over from it.
+        retryAttempts: 5,
+        maxEventAge: Duration.minutes(2),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
 
     acknowledgeNagFindings(this, {
       table: this.table,
       controller: this.function,
       controllerCfn: this.function.node.defaultChild as CfnElement,
       stateMachine: this.stateMachine,
+      deadLetterQueue: this.deadLetterQueue,
       taskArnPattern: this.taskArnPattern(service),
-    });
-
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: 'fast-autoscaler: starts one control-loop run a minute',
-      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
-      target: new targets.StepFunctionsStartExecution(this.stateMachine, {
-        input: scheduler.ScheduleTargetInput.fromObject({}),
-        // A run that did not start is replaced a minute later: retrying a stale one only overlaps it.
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(1),
-      }),
     });
   }
 
@@ -167,105 +214,5 @@ export class ControlLoop extends Construct {
   /** Every task of the service's cluster. */
   private taskArnPattern(service: ecs.BaseService): string {
     return Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${service.cluster.clusterName}/*` });
-  }
-
-  private definition(props: ControlLoopProps): sfn.IChainable {
-    const { service } = props;
-    const start = new sfn.Pass(this, StateNames.START, {
-      comment: 'Counts the failures of this run; a run gives up after a few and the next minute starts afresh.',
-      result: sfn.Result.fromObject({ count: 0 }),
-      resultPath: '$.failures',
-    });
-    const tick = new tasks.LambdaInvoke(this, StateNames.TICK, {
-      lambdaFunction: this.function,
-      payload: sfn.TaskInput.fromObject({
-        runId: sfn.JsonPath.stringAt('$$.Execution.Name'),
-        runStartedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
-      }),
-      payloadResponseOnly: true,
-      resultPath: '$.tick',
-      // Our own retry, short enough for a loop that ticks every few seconds.
-      retryOnServiceExceptions: false,
-    });
-    tick.addRetry({
-      errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
-      interval: Duration.seconds(1),
-      backoffRate: 2,
-      maxAttempts: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    const countFailure = new sfn.Pass(this, StateNames.COUNT_FAILURE, {
-      parameters: { 'count.$': 'States.MathAdd($.failures.count, 1)' },
-      resultPath: '$.failures',
-    });
-    const giveUp = new sfn.Fail(this, StateNames.GIVE_UP, {
-      error: 'FastAutoscaler.TooManyFailures',
-      cause: `More than ${MAX_FAILURES_PER_RUN} failed ticks or scaling calls in one run; the next run starts within a minute`,
-    });
-    const wait = new sfn.Wait(this, StateNames.WAIT, {
-      time: sfn.WaitTime.duration(Duration.seconds(props.config.intervalSeconds)),
-    });
-    const done = new sfn.Succeed(this, StateNames.DONE, { comment: 'The run reached its deadline or lost its lease.' });
-    const keepGoing = new sfn.Choice(this, StateNames.KEEP_GOING)
-      .when(sfn.Condition.booleanEquals('$.tick.continue', true), wait)
-      .otherwise(done);
-    const tooManyFailures = new sfn.Choice(this, StateNames.TOO_MANY_FAILURES)
-      .when(sfn.Condition.numberGreaterThan('$.failures.count', MAX_FAILURES_PER_RUN), giveUp)
-      .otherwise(wait);
-
-    tick.addCatch(countFailure, { resultPath: '$.error' });
-    countFailure.next(tooManyFailures);
-    wait.next(tick);
-
-    let actChain: sfn.IChainable = keepGoing;
-    if (!props.config.dryRun) {
-      const scale = new tasks.CallAwsService(this, StateNames.SCALE, {
-        comment: 'Sets the desired count the tick decided on.',
-        service: 'ecs',
-        action: 'updateService',
-        parameters: {
-          Cluster: service.cluster.clusterArn,
-          Service: service.serviceName,
-          DesiredCount: sfn.JsonPath.numberAt('$.tick.desiredCount'),
-        },
-        iamResources: [service.serviceArn],
-        resultPath: sfn.JsonPath.DISCARD,
-      });
-      scale.addRetry({
-        errors: ['Ecs.ThrottlingException', 'Ecs.ServerException', 'Ecs.ServiceUnavailableException', 'Ecs.SdkClientException'],
-        interval: Duration.seconds(1),
-        backoffRate: 2,
-        maxAttempts: 3,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      scale.addCatch(countFailure, { resultPath: '$.error' });
-      scale.next(keepGoing);
-      actChain = scale;
-    }
-    if (props.topic) {
-      const notify = new tasks.SnsPublish(this, StateNames.NOTIFY, {
-        comment: 'Tells the topic what the tick decided, before it is applied.',
-        topic: props.topic,
-        subject: sfn.JsonPath.stringAt('$.tick.subject'),
-        message: sfn.TaskInput.fromJsonPathAt('$.tick.message'),
-        resultPath: sfn.JsonPath.DISCARD,
-      });
-      // A notification that cannot be sent must not stop the scaling it announces.
-      notify.addCatch(actChain, { resultPath: '$.notifyError' });
-      notify.next(actChain);
-      // Every real action is announced; a dry run announces only a decision that changed.
-      actChain = new sfn.Choice(this, StateNames.NOTIFY_CHOICE)
-        .when(sfn.Condition.booleanEquals('$.tick.notify', true), notify)
-        .otherwise(actChain);
-    }
-
-    const decide = new sfn.Choice(this, StateNames.DECIDE)
-      .when(sfn.Condition.or(
-        sfn.Condition.stringEquals('$.tick.action', 'SCALE_OUT'),
-        sfn.Condition.stringEquals('$.tick.action', 'SCALE_IN'),
-      ), actChain)
-      .otherwise(keepGoing);
-
-    return start.next(tick).next(decide);
   }
 }

@@ -8,9 +8,10 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ControlLoop } from './control-loop';
+import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
 import { addProxySidecar, PROXY_CONTAINER_NAME } from './proxy-sidecar';
 import { ScalingPolicy } from './scaling-policy';
+import { applicationAutoScalingTargets, securityGroupsWithoutRule } from './service-coexistence';
 
 /** The nginx image the proxy runs unless told otherwise: stock, public, no Docker build. */
 export const DEFAULT_PROXY_IMAGE = 'public.ecr.aws/nginx/nginx:1.28-alpine';
@@ -138,6 +139,15 @@ export interface FastAutoscalerProps {
    * @default sfn.LogLevel.ERROR
    */
   readonly stateMachineLogLevel?: sfn.LogLevel;
+
+  /**
+   * Concurrent executions reserved for the controller Lambda, so that a surge that uses up
+   * the account's Lambda concurrency cannot throttle the autoscaler when it is needed most.
+   * The default covers every run that may be alive at once. Allowed: 1 to 1000; the account
+   * must keep at least 100 executions unreserved.
+   * @default 5
+   */
+  readonly controllerReservedConcurrency?: number;
 }
 
 /**
@@ -215,6 +225,7 @@ export class FastAutoscaler extends Construct {
     const interval = props.interval ?? Duration.seconds(3);
     const scaleInWindow = props.scaleInWindow ?? Duration.minutes(5);
     const maxFailedScrapeRatio = props.maxFailedScrapeRatio ?? 0.5;
+    const reservedConcurrency = props.controllerReservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
 
     const errors = [
       ...checkPort('appPort', appPort),
@@ -229,6 +240,7 @@ export class FastAutoscaler extends Construct {
       ...checkDuration('interval', interval, 1, 60),
       ...checkDuration('scaleInWindow', scaleInWindow, Math.max(1, safeSeconds(interval) ?? 1), 3600),
       ...checkRatio('maxFailedScrapeRatio', maxFailedScrapeRatio),
+      ...checkWhole('controllerReservedConcurrency', reservedConcurrency, 1, 1000),
     ];
     if (!Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks) && minTasks > maxTasks) {
       errors.push(`\`minTasks\` (${minTasks}) must not be above \`maxTasks\` (${maxTasks})`);
@@ -256,6 +268,7 @@ export class FastAutoscaler extends Construct {
       vpcSubnets: props.controllerSubnets,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       stateMachineLogLevel: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR,
+      reservedConcurrency,
       config: {
         policy: props.policy._render(),
         minTasks,
@@ -275,14 +288,14 @@ export class FastAutoscaler extends Construct {
     this.stateTable = loop.table;
     this.schedule = loop.schedule;
 
-    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, appPort) });
+    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, appPort, statusPort) });
   }
 
   /**
    * Late checks, once the whole app is built: a fixed desired count and a load balancer
    * that bypasses the proxy are legal, but almost never what the user wants.
    */
-  private warnAboutService(service: ecs.BaseService, appContainerName: string, appPort: number): string[] {
+  private warnAboutService(service: ecs.BaseService, appContainerName: string, appPort: number, statusPort: number): string[] {
     const cfn = service.node.defaultChild as ecs.CfnService;
     if (cfn.desiredCount !== undefined) {
       Annotations.of(this).addWarningV2('cdk-fast-autoscaler:fixedDesiredCount',
@@ -295,6 +308,14 @@ export class FastAutoscaler extends Construct {
         Annotations.of(this).addWarningV2('cdk-fast-autoscaler:proxyBypassed',
           `A load balancer targets the app container \`${appContainerName}\` on port ${lb.containerPort ?? appPort} directly, bypassing the proxy: the autoscaler does not see that traffic. Use \`loadBalancerTarget\` instead.`);
       }
+    }
+    for (const target of applicationAutoScalingTargets(service)) {
+      Annotations.of(this).addWarningV2('cdk-fast-autoscaler:applicationAutoScaling',
+        `Application Auto Scaling also sets this service's desired count (${target.node.path}). Both act on the same number: its scale-in, on its own metric, can undo this autoscaler's scale-out, and the two then flap; its scale-out only arrives later. To let them coexist, keep this autoscaler's \`disableScaleIn\` true (the default) so that Application Auto Scaling owns scale-in, and give its scalable target a MaxCapacity of at least \`maxTasks\`; otherwise remove one of them.`);
+    }
+    for (const sg of securityGroupsWithoutRule(service, this.controllerSecurityGroup, statusPort)) {
+      Annotations.of(this).addWarningV2('cdk-fast-autoscaler:statusPortClosed',
+        `The service's security group ${sg.node.path} takes no new rules (imported with \`mutable: false\`): the controller cannot be let in on the status port ${statusPort}, and every scrape would time out. Import it mutable, or add an ingress rule from \`controllerSecurityGroup\` on TCP ${statusPort} yourself and acknowledge this warning.`);
     }
     return [];
   }

@@ -13,6 +13,8 @@ export interface NagSubjects {
   readonly controller: IConstruct & { readonly role?: iam.IRole };
   readonly controllerCfn: CfnElement;
   readonly stateMachine: IConstruct & { readonly role: iam.IRole };
+  /** The schedule's dead-letter queue. */
+  readonly deadLetterQueue: IConstruct;
   /** The task ARN pattern DescribeTasks is scoped to, as written in the policy. */
   readonly taskArnPattern: string;
 }
@@ -30,12 +32,14 @@ export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void 
     'X-Ray traces of a 3-second loop would cost more than the loop; the Lambda emits metrics and logs for every tick.');
   if (s.controller.role) {
     ack(s.controller.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'The AWS-managed basic execution policy only lets the function write its own logs.');
+      'CDK attaches the AWS-managed basic execution policy to every function it creates a role for: logs:CreateLogGroup, CreateLogStream and PutLogEvents on any log group. The function writes only to its own log group; the README says so.');
     ack(s.controller.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-      'The AWS-managed VPC access policy lets Lambda attach the function to the VPC, where it must be to read the tasks\' status port.');
+      'CDK attaches the AWS-managed VPC access policy to every VPC function: Lambda needs its network-interface actions (on "*") to put the function in the VPC, where it must be to read the tasks\' status port. The README says so.');
     ack(s.controller.role, 'AwsSolutions-IAM5[Resource::*]',
       'ecs:ListTasks is authorized on "*" only; it is scoped to this cluster by the ecs:cluster condition.');
   }
+  ack(s.deadLetterQueue, 'AwsSolutions-SQS3',
+    'This queue is itself a dead-letter queue: it receives the scheduled starts EventBridge Scheduler could not deliver.');
   ack(s.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]',
     'The log-delivery actions of Step Functions logging are authorized on "*" only.');
 

@@ -92,7 +92,7 @@ describe('FastAutoscaler resources', () => {
       scaleInWindowSeconds: 300,
       maxFailedScrapeRatio: 0.5,
       statusPort: 8022,
-      runSeconds: 90,
+      runSeconds: 230,
       dryRun: false,
     });
   });
@@ -111,11 +111,11 @@ describe('FastAutoscaler resources', () => {
     });
     const definition = stateMachineDefinition(stack);
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['CountFailure', 'Decide', 'Done', 'GiveUp', 'KeepGoing?', 'Notify', 'Notify?', 'Scale', 'Start', 'Tick', 'TooManyFailures?', 'WaitInterval'],
+      ['CountFailure', 'Decide', 'Done', 'GiveUp', 'KeepGoing?', 'Notify', 'Notify?', 'ResetFailures', 'Scale', 'Start', 'StartSuccessor', 'Tick', 'TooManyFailures?', 'WaitInterval'],
     );
     expect(definition.States.WaitInterval).toEqual({ Type: 'Wait', Seconds: 3, Next: 'Tick' });
     expect(definition.States.Scale.Resource).toBe('arn:PARTITION:states:::aws-sdk:ecs:updateService');
-    expect(definition.States.Scale.Retry[0].ErrorEquals).toContain('Ecs.ThrottlingException');
+    expect(definition.States.Scale.Retry[1].ErrorEquals).toEqual(['States.ALL']);
     expect(definition.States.Tick.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'CountFailure' });
     // JSONPath only, and never a ResultPath of "$" (the local executor mishandles it).
     expect(JSON.stringify(definition)).not.toMatch(/"ResultPath":"\$"|QueryLanguage/);
@@ -124,7 +124,7 @@ describe('FastAutoscaler resources', () => {
   test('an EventBridge schedule starts a run every minute', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(1 minute)',
-      Target: Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('StateMachine') }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }),
+      Target: Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('StateMachine') }, RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 120 } }),
     });
   });
 

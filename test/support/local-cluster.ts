@@ -22,6 +22,8 @@ export interface LocalClusterOptions {
   /** How long the app takes to answer: keeps requests in flight. @default 100 */
   readonly appDelayMs?: number;
   readonly onTick?: (tick: TickLog) => void;
+  /** Scales the schedule's minute and the run length (see LocalControlLoopOptions). @default 1 */
+  readonly timeScale?: number;
 }
 
 let clustersStarted = 0;
@@ -54,7 +56,7 @@ export class LocalCluster {
       if (snsEmulator) parts.push(snsEmulator);
       const dynalite = await DynaliteServer.start();
       parts.push(dynalite);
-      const loop = await LocalControlLoop.start({ template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick });
+      const loop = await LocalControlLoop.start({ template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick, timeScale: o.timeScale });
       parts.push(loop);
       const load = new LoadGenerator(ecs, proxyPort);
       parts.push(load);

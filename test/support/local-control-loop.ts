@@ -1,5 +1,7 @@
-import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import * as ecsSdk from '@aws-sdk/client-ecs';
+import { ECSClient, ECSServiceException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import * as snsSdk from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import type { StateMachine as StateMachineClass } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import { loopbackClientConfig } from './aws-loopback';
 import { CfnResolver } from './cfn-resolver';
@@ -7,6 +9,8 @@ import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator } from './ecs-emulator';
 import { LambdaHost, TICK_BUNDLE } from './lambda-host';
 import { SnsEmulator } from './sns-emulator';
+import { SCHEDULE_PERIOD_SECONDS } from '../../src/control-loop';
+import { StateNames } from '../../src/control-loop-definition';
 import { CONFIG_ENV, ControllerConfig } from '../../src/controller/controller-config';
 import { TickResult } from '../../src/controller/tick';
 
@@ -32,6 +36,8 @@ export interface TickLog extends Omit<TickResult, 'figures' | 'notify' | 'subjec
 export interface RunHandle {
   readonly name: string;
   readonly startedAt: number;
+  /** The execution's input: `{}` from the schedule, `{ successorOf }` from a run that gave up. */
+  readonly input: Record<string, unknown>;
   /** The execution's output, or the error it failed with. */
   readonly done: Promise<{ ok: true; output: unknown } | { ok: false; error: string }>;
   abort(): void;
@@ -43,16 +49,23 @@ export interface LocalControlLoopOptions {
   readonly ecs: EcsEmulator;
   readonly dynalite: DynaliteServer;
   readonly sns?: SnsEmulator;
-  /** How often the "schedule" starts a run. @default 60000, as EventBridge Scheduler's rate(1 minute) */
-  readonly schedulePeriodMs?: number;
+  /**
+   * Shrinks the schedule's minute and the run's length by the same factor, so that a test
+   * sees runs overlap and hand over as deployed (a run lasts the same number of schedule
+   * periods) in seconds. Intervals, timeouts and retries keep their real lengths: what is
+   * measured in intervals (the gap between ticks) is not scaled. @default 1 (real time)
+   */
+  readonly timeScale?: number;
   readonly onTick?: (tick: TickLog) => void;
 }
 
 /**
  * The control loop as deployed, on this machine: the synthesized state machine definition
  * runs in aws-local-stepfunctions; its Lambda task runs the bundled handler with the
- * template's environment; the ECS and SNS SDK integrations call the loopback emulators
- * through the real AWS SDK, naming errors as Step Functions does (`Ecs.ThrottlingException`).
+ * template's environment (its run length scaled by `timeScale`); the ECS and SNS SDK
+ * integrations call the loopback emulators through the real AWS SDK, naming errors as Step
+ * Functions does (`Ecs.ServerException` for an exception the service's model declares,
+ * `Ecs.EcsException` for any other, such as ECS's undeclared ThrottlingException).
  */
 export class LocalControlLoop {
   public static async start(o: LocalControlLoopOptions): Promise<LocalControlLoop> {
@@ -69,7 +82,10 @@ export class LocalControlLoop {
     if (!machine || !fn) throw new Error('the template holds no FastAutoscaler');
     const definition = JSON.parse(resolver.resolve(machine.Properties.DefinitionString));
     const environment = resolver.resolve(fn.Properties.Environment.Variables) as Record<string, string>;
-    const config = JSON.parse(environment[CONFIG_ENV]) as ControllerConfig;
+    const synthesized = JSON.parse(environment[CONFIG_ENV]) as ControllerConfig;
+    const timeScale = o.timeScale ?? 1;
+    const config: ControllerConfig = { ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)) };
+    environment[CONFIG_ENV] = JSON.stringify(config);
     await o.dynalite.createStateTable(config.table);
 
     const loop = new LocalControlLoop(o, definition, config);
@@ -84,14 +100,23 @@ export class LocalControlLoop {
 
   public readonly ticks: TickLog[] = [];
   public readonly runs: RunHandle[] = [];
-  /** Every state the executions entered, in order: [run, state]. */
-  public readonly transitions: Array<[string, string]> = [];
+  /** Every state the executions entered, in order: [run, state, when]. */
+  public readonly transitions: Array<[string, string, number]> = [];
+  /** What each Tick returned to the state machine, in order. */
+  public readonly tickResults: Array<TickResult & { runId: string }> = [];
+  /** The errors the SDK integrations reported, under the names Step Functions gives them. */
+  public readonly integrationErrors: Array<{ readonly state: string; readonly error: string; readonly at: number }> = [];
+  /** Scheduled starts that were lost (see `loseStarts`), by when they were due. */
+  public readonly lostStarts: number[] = [];
+  public readonly stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fast-autoscaler-local';
   private lambda!: LambdaHost;
   private readonly machine: StateMachineClass;
   private readonly ecsClient: ECSClient;
   private readonly snsClient?: SNSClient;
   private schedule?: NodeJS.Timeout;
   private runCounter = 0;
+  private startsToLose = 0;
+  private ticksToFail: { remaining: number; errorType: string } = { remaining: 0, errorType: 'Error' };
 
   private constructor(private readonly o: LocalControlLoopOptions, public readonly definition: any, public readonly config: ControllerConfig) {
     this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
@@ -100,39 +125,67 @@ export class LocalControlLoop {
     this.snsClient = o.sns ? new SNSClient({ ...loopbackClientConfig(o.sns.endpoint), maxAttempts: 1 }) : undefined;
   }
 
-  /** Starts one execution, as the schedule does. */
-  public startRun(): RunHandle {
+  /** The schedule's next `n` starts never happen, like starts EventBridge Scheduler could not deliver. */
+  public loseStarts(n: number): void {
+    this.startsToLose += n;
+  }
+
+  /** The next `n` ticks fail as a function error of this type (`errorType`, which Step Functions reports as the error name). */
+  public failTicks(n: number, errorType = 'Error'): void {
+    this.ticksToFail = { remaining: n, errorType };
+  }
+
+  /** Starts one execution, as the schedule does (or a run that gives up, with `{ successorOf }`). */
+  public startRun(input: Record<string, unknown> = {}): RunHandle {
     const name = `run-${++this.runCounter}-${Date.now()}`;
     const startedAt = Date.now();
-    const execution = this.machine.run({}, {
+    const execution = this.machine.run(input as any, {
       noThrowOnAbort: true,
-      context: { Execution: { Name: name, StartTime: new Date(startedAt).toISOString(), Input: {} } },
+      context: {
+        Execution: { Name: name, StartTime: new Date(startedAt).toISOString(), Input: input as any },
+        StateMachine: { Id: this.stateMachineArn, Name: 'fast-autoscaler-local' },
+      },
       overrides: {
         taskResourceLocalHandlers: {
-          Tick: input => this.lambda.invoke(input),
-          Scale: input => this.updateService(input as any),
-          Notify: input => this.publish(input as any),
+          [StateNames.TICK]: payload => this.tick(payload) as Promise<any>,
+          [StateNames.SCALE]: params => this.updateService(params as any),
+          [StateNames.NOTIFY]: params => this.publish(params as any),
+          [StateNames.START_SUCCESSOR]: params => this.startExecution(params as any),
         },
       },
     });
     void (async () => {
       for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') this.transitions.push([name, event.state.name]);
+        if (event.type === 'StateEntered') this.transitions.push([name, event.state.name, Date.now()]);
       }
     })().catch(() => undefined);
     const done = execution.result.then(
       output => ({ ok: true as const, output }),
-      (err: Error) => ({ ok: false as const, error: `${err.name}: ${err.message}` }),
+      // The error the execution failed with (a Fail state's Error), not the executor's wrapper.
+      (err: Error) => ({ ok: false as const, error: `${(err.cause as Error | undefined)?.name ?? err.name}: ${err.message}` }),
     );
-    const run = { name, startedAt, done, abort: () => execution.abort() };
+    const run = { name, startedAt, input, done, abort: () => execution.abort() };
     this.runs.push(run);
     return run;
   }
 
+  /** The schedule's period, scaled. */
+  public get schedulePeriodMs(): number {
+    return SCHEDULE_PERIOD_SECONDS * 1000 * (this.o.timeScale ?? 1);
+  }
+
   /** Starts a run now and then every schedule period, like the EventBridge schedule. */
   public startSchedule(): void {
-    this.startRun();
-    this.schedule = setInterval(() => this.startRun(), this.o.schedulePeriodMs ?? 60_000);
+    const scheduled = () => {
+      if (this.startsToLose > 0) {
+        this.startsToLose--;
+        this.lostStarts.push(Date.now());
+        return;
+      }
+      this.startRun();
+    };
+    scheduled();
+    this.schedule = setInterval(scheduled, this.schedulePeriodMs);
   }
 
   public async stop(): Promise<void> {
@@ -157,14 +210,39 @@ export class LocalControlLoop {
     this.o.onTick?.(tick);
   }
 
+  private async tick(input: unknown) {
+    if (this.ticksToFail.remaining > 0) {
+      this.ticksToFail.remaining--;
+      // A function error: Step Functions names it by the function's errorType.
+      throw Object.assign(new Error('injected function error'), { name: this.ticksToFail.errorType });
+    }
+    const result = await this.lambda.invoke(input) as TickResult;
+    this.tickResults.push({ ...result, runId: (input as { runId: string }).runId });
+    return result;
+  }
+
   private async updateService(input: { Cluster: string; Service: string; DesiredCount: number }) {
     try {
       const command = new UpdateServiceCommand({ cluster: input.Cluster, service: input.Service, desiredCount: input.DesiredCount });
       const out = await this.ecsClient.send(command);
       return { Service: { DesiredCount: out.service?.desiredCount ?? null } };
     } catch (err) {
-      throw integrationError('Ecs', err);
+      throw this.reported(StateNames.SCALE, integrationError(ECS_ERRORS, err));
     }
+  }
+
+  private reported(state: string, error: Error): Error {
+    this.integrationErrors.push({ state, error: error.name, at: Date.now() });
+    return error;
+  }
+
+  /** The optimized `states:startExecution` integration, request-response. */
+  private startExecution(input: { StateMachineArn: string; Input?: Record<string, unknown> }) {
+    if (input.StateMachineArn !== this.stateMachineArn) {
+      throw Object.assign(new Error(`no state machine ${input.StateMachineArn}`), { name: 'StepFunctions.StateMachineDoesNotExistException' });
+    }
+    const run = this.startRun(input.Input ?? {});
+    return { ExecutionArn: `${this.stateMachineArn.replace(':stateMachine:', ':express:')}:${run.name}`, StartDate: new Date(run.startedAt).toISOString() };
   }
 
   private async publish(input: { TopicArn: string; Message: string; Subject?: string }) {
@@ -173,14 +251,47 @@ export class LocalControlLoop {
       const out = await this.snsClient.send(new PublishCommand({ TopicArn: input.TopicArn, Message: input.Message, Subject: input.Subject }));
       return { MessageId: out.MessageId ?? null };
     } catch (err) {
-      throw integrationError('Sns', err);
+      throw this.reported(StateNames.NOTIFY, integrationError(SNS_ERRORS, err));
     }
   }
 }
 
-/** Step Functions names SDK integration errors ServiceName.ErrorNameException. */
-function integrationError(service: string, err: unknown): Error {
-  const e = err as Error;
-  const name = e.name.endsWith('Exception') ? e.name : `${e.name}Exception`;
-  return Object.assign(new Error(e.message), { name: `${service}.${name}` });
+/** How Step Functions names one service's errors in an SDK integration. */
+interface IntegrationErrors {
+  /** The service's name in error names: `Ecs`, `Sns`. */
+  readonly prefix: string;
+  /** The SDK's base class of the service's errors. */
+  readonly base: abstract new (...args: any[]) => Error;
+  /** The exceptions the service's model declares. */
+  readonly modelled: ReadonlySet<string>;
 }
+
+/**
+ * The exceptions an SDK client declares: the classes it exports that extend its service's base
+ * exception. Step Functions runs on the AWS SDK for Java, whose client knows the same model.
+ */
+function modelledExceptions(sdk: Record<string, unknown>, base: abstract new (...args: any[]) => Error): Set<string> {
+  return new Set(Object.values(sdk)
+    .filter((v): v is abstract new () => Error => typeof v === 'function' && v.prototype instanceof base)
+    .map(c => c.name));
+}
+
+const ECS_ERRORS: IntegrationErrors = { prefix: 'Ecs', base: ECSServiceException, modelled: modelledExceptions(ecsSdk, ECSServiceException) };
+const SNS_ERRORS: IntegrationErrors = { prefix: 'Sns', base: SNSServiceException, modelled: modelledExceptions(snsSdk, SNSServiceException) };
+
+/**
+ * Names an SDK integration error as Step Functions does: `Ecs.<Exception>` when the service's
+ * model declares it (with an `Exception` suffix added where the model has none), the service's
+ * generic `Ecs.EcsException` when it does not (ECS throttling, for one), and
+ * `Ecs.SdkClientException` when no answer came from the service at all.
+ */
+export function integrationError(errors: IntegrationErrors, err: unknown): Error {
+  const e = err as Error;
+  let name: string;
+  if (!(e instanceof errors.base)) name = 'SdkClientException';
+  else if (errors.modelled.has(e.name)) name = e.name.endsWith('Exception') ? e.name : `${e.name}Exception`;
+  else name = `${errors.prefix}Exception`;
+  return Object.assign(new Error(e.message), { name: `${errors.prefix}.${name}` });
+}
+
+export const SDK_INTEGRATION_ERRORS = { ecs: ECS_ERRORS, sns: SNS_ERRORS } as const;
