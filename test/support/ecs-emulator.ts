@@ -9,6 +9,11 @@ import { NginxTask } from './nginx-task';
  * UpdateService. Every task is a real nginx on its own loopback address, started and
  * stopped as the desired count changes, after a start delay, going
  * PROVISIONING → PENDING → RUNNING like Fargate's.
+ *
+ * Stopping follows ECS's documented task lifecycle: the task's desired status becomes
+ * STOPPED at once (ListTasks lists it under desiredStatus STOPPED from then on) while its
+ * last status stays RUNNING through the load balancer's deregistration delay, with its
+ * containers, and their open connections, still up; then DEACTIVATING → STOPPED.
  */
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
@@ -21,7 +26,10 @@ export interface EmulatedTask {
   readonly id: string;
   readonly arn: string;
   readonly address: string;
+  /** The task's last status. */
   status: TaskStatus;
+  /** RUNNING until ECS is told to stop the task. */
+  desiredStatus: 'RUNNING' | 'STOPPED';
   readonly createdAt: number;
   nginx?: NginxTask;
 }
@@ -46,6 +54,11 @@ export interface EcsEmulatorOptions {
   /** How long a new task takes to run, like Fargate's tens of seconds. @default 2000 */
   readonly startDelayMs?: number;
   readonly initialDesiredCount: number;
+  /**
+   * How long a stopping task keeps running (the target group's deregistration delay,
+   * 300 s by default on an ALB). @default 0
+   */
+  readonly drainMs?: number;
   /**
    * Start one nginx per task. Off for the scrape benchmark, where one shared nginx
    * listens on every task's address instead. @default true
@@ -93,11 +106,17 @@ export class EcsEmulator {
 
   /** Tasks that are not on their way out. */
   public get liveTasks(): EmulatedTask[] {
-    return this.tasks.filter(t => t.status !== 'DEACTIVATING' && t.status !== 'STOPPED');
+    return this.tasks.filter(t => t.desiredStatus === 'RUNNING' && t.status !== 'DEACTIVATING' && t.status !== 'STOPPED');
   }
 
+  /** Tasks that serve: the load balancer sends them traffic. */
   public get runningTasks(): EmulatedTask[] {
-    return this.tasks.filter(t => t.status === 'RUNNING');
+    return this.tasks.filter(t => t.status === 'RUNNING' && t.desiredStatus === 'RUNNING');
+  }
+
+  /** Tasks told to stop whose containers still run (deregistration delay). */
+  public get drainingTasks(): EmulatedTask[] {
+    return this.tasks.filter(t => t.desiredStatus === 'STOPPED' && t.status !== 'STOPPED');
   }
 
   public callsOf(operation: string): EcsCall[] {
@@ -205,9 +224,8 @@ export class EcsEmulator {
   private listTasks(input: { cluster?: string; serviceName?: string; desiredStatus?: string; maxResults?: number; nextToken?: string }) {
     this.checkCluster(input.cluster);
     if (input.serviceName && !this.isService(input.serviceName)) throw named('ServiceNotFoundException', 'Service not found.');
-    const wanted = input.desiredStatus === 'STOPPED'
-      ? this.tasks.filter(t => t.status === 'STOPPED')
-      : this.tasks.filter(t => t.status !== 'STOPPED' && t.status !== 'DEACTIVATING');
+    // ListTasks filters on the desired status: a draining task is listed under STOPPED.
+    const wanted = this.tasks.filter(t => t.desiredStatus === (input.desiredStatus === 'STOPPED' ? 'STOPPED' : 'RUNNING'));
     const pageSize = Math.min(input.maxResults ?? 100, 100);
     const start = input.nextToken ? Number(Buffer.from(input.nextToken, 'base64').toString()) : 0;
     const page = wanted.slice(start, start + pageSize);
@@ -233,7 +251,7 @@ export class EcsEmulator {
         clusterArn: this.clusterArn,
         group: `service:${this.serviceName}`,
         lastStatus: task.status,
-        desiredStatus: task.status === 'DEACTIVATING' || task.status === 'STOPPED' ? 'STOPPED' : 'RUNNING',
+        desiredStatus: task.desiredStatus,
         launchType: 'FARGATE',
         createdAt: task.createdAt / 1000,
         attachments: [{
@@ -292,20 +310,21 @@ export class EcsEmulator {
       arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${this.clusterName}/${id}`,
       address: this.nextTaskAddress(),
       status: 'PROVISIONING',
+      desiredStatus: 'RUNNING',
       createdAt: Date.now(),
     };
     this.tasks.push(task);
     const delay = immediately ? 0 : this.o.startDelayMs ?? 2000;
     await this.sleep(delay / 3);
-    if (this.stopping || task.status !== 'PROVISIONING') return;
+    if (this.stopping || task.status !== 'PROVISIONING' || task.desiredStatus !== 'RUNNING') return;
     task.status = 'PENDING';
     await this.sleep((2 * delay) / 3);
-    if (this.stopping || task.status !== 'PENDING') return;
+    if (this.stopping || task.status !== 'PENDING' || task.desiredStatus !== 'RUNNING') return;
     if (this.o.sidecars ?? true) {
       task.nginx = await NginxTask.start({
         address: task.address, proxyPort: this.o.proxyPort, statusPort: this.o.statusPort, appPort: this.o.appPort,
       });
-      if (this.stopping || task.status !== 'PENDING') {
+      if (this.stopping || task.status !== 'PENDING' || task.desiredStatus !== 'RUNNING') {
         await task.nginx.stop();
         return;
       }
@@ -314,9 +333,23 @@ export class EcsEmulator {
   }
 
   private async retire(task: EmulatedTask): Promise<void> {
+    task.desiredStatus = 'STOPPED';
+    if (task.status === 'RUNNING' && (this.o.drainMs ?? 0) > 0) await this.sleep(this.o.drainMs ?? 0);
     task.status = 'DEACTIVATING';
     await task.nginx?.stop();
     task.status = 'STOPPED';
+  }
+
+  /**
+   * Stops one task as a deployment or a failed health check does: it drains (stays
+   * RUNNING, desired STOPPED) for the deregistration delay, and the service starts a
+   * replacement at once. Resolves when the task has stopped.
+   */
+  public stopTask(task: EmulatedTask): Promise<void> {
+    const stopped = this.retire(task);
+    this.track(stopped);
+    this.track(this.reconcile(false));
+    return stopped;
   }
 
   /** Sets the desired count directly (not through the API) and waits until the live tasks match it. */

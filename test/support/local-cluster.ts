@@ -19,6 +19,8 @@ export interface LocalClusterOptions {
   readonly initialTasks?: number;
   /** How long a new task takes to run. @default 2000 */
   readonly startDelayMs?: number;
+  /** How long a stopping task keeps running with its connections (deregistration delay). @default 0 */
+  readonly drainMs?: number;
   /** How long the app takes to answer: keeps requests in flight. @default 100 */
   readonly appDelayMs?: number;
   readonly onTick?: (tick: TickLog) => void;
@@ -42,13 +44,17 @@ export class LocalCluster {
       const template = synthesize(o, app.port);
       const { proxyPort, statusPort } = proxyPorts(template);
       // Each cluster gets its own 127.N.0.0/16 block, so that parallel test files never share an address.
-      const addressBlock = 20 + (Number(process.env.JEST_WORKER_ID ?? 0) * 40 + clustersStarted++) % 200;
+      // LOCAL_CLUSTER_BLOCK_OFFSET keeps concurrent jest runs on one machine apart (nginx binds with reuseport,
+      // so two runs on the same addresses would silently share each other's load).
+      const offset = Number(process.env.LOCAL_CLUSTER_BLOCK_OFFSET ?? 0);
+      const addressBlock = 20 + (offset + Number(process.env.JEST_WORKER_ID ?? 0) * 40 + clustersStarted++) % 200;
       const ecs = await EcsEmulator.start({
         proxyPort,
         statusPort,
         appPort: app.port,
         addressBlock,
         startDelayMs: o.startDelayMs ?? 2000,
+        drainMs: o.drainMs,
         initialDesiredCount: o.initialTasks ?? 2,
       });
       parts.push(ecs);
