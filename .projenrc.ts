@@ -10,6 +10,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   authorAddress: 'maintainers@cdk-fast-autoscaler.dev',
   repositoryUrl: 'https://github.com/cdk-fast-autoscaler/cdk-fast-autoscaler.git',
   license: 'Apache-2.0',
+  // What is true today: the API may still change in any release.
+  stability: 'experimental',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
@@ -75,7 +77,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.ci/.node22/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/'],
+  gitignore: [
+    '/.ci/.node22/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/',
+    '/examples/java-app/target/', '__pycache__/',
+  ],
 
   // One dev tsconfig at the root covers src, test, examples and bench for linting.
   eslintOptions: {
@@ -96,10 +101,19 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-// Checks that need the packed tarball or tools outside jest; `CI=true npx projen build`
-// runs them after package:js.
+// The README's TypeScript snippets compile (jsii-rosetta, with rosetta/default.ts-fixture), as
+// cdklabs libraries check them; the tablet it writes gives jsii-pacmak and Construct Hub their
+// Python and Java renderings.
+const rosettaTask = project.addTask('rosetta:extract', {
+  description: 'Compiles every TypeScript snippet of the README (and doc comments) with jsii-rosetta --strict',
+  exec: 'jsii-rosetta extract --strict',
+});
+project.postCompileTask.spawn(rosettaTask);
+project.gitignore.exclude('/.jsii.tabl.json');
+
+// Checks on what the build packs, run after packaging: tools outside jest and the artifacts.
 const examplesTask = project.addTask('test:examples', {
-  description: 'Synthesizes examples/php-demo with the cdk CLI, offline (cdk-nag AwsSolutions runs on every synth)',
+  description: 'Synthesizes examples/php-demo with the cdk CLI, offline (cdk-nag AwsSolutions fails the synth on a finding)',
   cwd: 'examples/php-demo',
   exec: 'npx cdk synth --no-notices -q -o ../../.tmp/php-demo.out',
 });
@@ -107,15 +121,34 @@ const installedTask = project.addTask('test:installed', {
   description: 'Installs the packed tarball into a fresh CDK app and synthesizes a stack',
   exec: 'bash test/packaging/installed-app.sh',
 });
-const bindingsTask = project.addTask('test:bindings', {
-  description: 'Generates the Python and Java bindings; builds and checks the wheel; parse-checks the Java sources',
-  exec: 'bash test/packaging/bindings.sh',
+const referenceTask = project.addTask('test:reference', {
+  description: 'Synthesizes the TypeScript typical app: the template the Python and Java apps must equal',
+  exec: 'mkdir -p .tmp/polyglot && ts-node -P tsconfig.dev.json test/packaging/typical-app.ts .tmp/polyglot/typescript.template.json .tmp/polyglot/bad-props.txt',
 });
-project.packageTask.spawn(examplesTask);
-project.packageTask.spawn(installedTask);
-project.packageTask.spawn(bindingsTask);
+const pythonTask = project.addTask('test:python', {
+  description: 'Installs the wheel from dist/python with aws-cdk-lib from PyPI; examples/python-app must equal the TypeScript app',
+  exec: 'bash test/packaging/python-app.sh',
+});
+const javaTask = project.addTask('test:java', {
+  description: 'Builds examples/java-app against dist/java and aws-cdk-lib from Maven Central; it must equal the TypeScript app',
+  exec: 'bash test/packaging/java-app.sh',
+});
+const cfnLintTask = project.addTask('test:cfn-lint', {
+  description: 'cfn-lint on every synthesized template (TypeScript, Python and Java apps, php-demo, the installed tarball)',
+  exec: 'bash test/packaging/cfn-lint.sh',
+});
 
-for (const pattern of ['/examples/', '/bench/', '/.ci/', '/.tmp/']) {
+// The build packages every language, in CI too (projen's default packs only js there and
+// leaves the others to separate workflow jobs): the README's test command must leave dist/js,
+// dist/python and dist/java, and prove them installed.
+const packageAllTask = project.tasks.tryFind('package-all')!;
+project.packageTask.reset();
+project.packageTask.spawn(packageAllTask);
+for (const task of [examplesTask, installedTask, referenceTask, pythonTask, javaTask, cfnLintTask]) {
+  project.packageTask.spawn(task);
+}
+
+for (const pattern of ['/examples/', '/bench/', '/.ci/', '/.tmp/', '/rosetta/', '/.jsii.tabl.json']) {
   project.addPackageIgnore(pattern);
 }
 
