@@ -6,6 +6,8 @@ import * as path from 'path';
 // AwsSolutions pack checks it, and a finding nobody acknowledged fails the command.
 const demoDir = path.join(__dirname, '..', '..', 'examples', 'php-demo');
 const outRoot = path.join(__dirname, '..', '..', '.tmp', 'php-demo-cli');
+// Each synth starts the CLI, ts-node and the app: tens of seconds on a busy 2-core machine.
+const timeout = 300_000;
 
 function cdkSynth(name: string, app?: string) {
   const outdir = path.join(outRoot, name);
@@ -26,7 +28,7 @@ describe('cdk synth in examples/php-demo', () => {
     // The report lists only failed plugins: none.
     expect(report.pluginReports).toEqual([]);
     expect(fs.existsSync(path.join(outdir, 'FastAutoscalerPhpDemo.template.json'))).toBe(true);
-  });
+  }, timeout);
 
   test('fails on a finding nobody acknowledged, naming the rule and the resource', () => {
     const app = 'npx ts-node -P ../../tsconfig.dev.json ../../test/examples/php-demo-unacknowledged.app.ts';
@@ -44,5 +46,5 @@ describe('cdk synth in examples/php-demo', () => {
     // Only the topic added here: the demo's own resources stay clean.
     const paths = plugin.violations.flatMap((v: any) => v.violatingResources.map((r: any) => r.constructPath ?? ''));
     expect(paths.filter((p: string) => !p.startsWith('FastAutoscalerPhpDemo/Unacknowledged'))).toEqual([]);
-  });
+  }, timeout);
 });
