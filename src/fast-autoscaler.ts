@@ -155,7 +155,7 @@ export interface FastAutoscalerProps {
  *
  * Adds an nginx reverse-proxy sidecar whose stub_status reports each task's load, a
  * Lambda that scrapes every task, and an Express state machine, started every minute,
- * that ticks every few seconds, decides, notifies and calls ECS UpdateService.
+ * that ticks every few seconds, decides, calls ECS UpdateService and then notifies.
  */
 export class FastAutoscaler extends Construct {
   /**
