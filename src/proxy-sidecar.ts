@@ -1,5 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { IConstruct } from 'constructs';
 import { renderProxyNginxConfig, STATUS_PATH } from './proxy-nginx-config';
 
 /** The proxy container's name in the task definition. */
@@ -15,6 +18,12 @@ export interface ProxySidecarOptions {
   readonly proxyPort: number;
   readonly statusPort: number;
   readonly image: ecs.ContainerImage;
+  /** How long the proxy's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** The proxy's timeout on a quiet request, in seconds. @default the renderer's */
+  readonly timeoutSeconds?: number;
+  /** The largest request body, in bytes. @default no limit */
+  readonly maxRequestBodyBytes?: number;
 }
 
 /**
@@ -23,7 +32,13 @@ export interface ProxySidecarOptions {
  * and is written out before nginx starts), so deploying needs no Docker build.
  */
 export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition {
-  const config = renderProxyNginxConfig({ proxyPort: o.proxyPort, statusPort: o.statusPort, appPort: o.appPort });
+  const config = renderProxyNginxConfig({
+    proxyPort: o.proxyPort,
+    statusPort: o.statusPort,
+    appPort: o.appPort,
+    timeoutSeconds: o.timeoutSeconds,
+    maxRequestBodyBytes: o.maxRequestBodyBytes,
+  });
   const proxy = o.taskDefinition.addContainer(PROXY_CONTAINER_NAME, {
     image: o.image,
     essential: true,
@@ -35,9 +50,9 @@ export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition
       { containerPort: o.statusPort, protocol: ecs.Protocol.TCP, name: 'fast-autoscaler-status' },
     ],
     memoryReservationMiB: 32,
-    logging: ecs.LogDrivers.awsLogs({ streamPrefix: PROXY_CONTAINER_NAME }),
+    logging: ecs.LogDrivers.awsLogs({ streamPrefix: PROXY_CONTAINER_NAME, logRetention: o.logRetention }),
     healthCheck: {
-      command: ['CMD-SHELL', `wget -q -O /dev/null http://127.0.0.1:${o.statusPort}${STATUS_PATH} || exit 1`],
+      command: ['CMD-SHELL', proxyHealthCheckCommand(o.statusPort)],
       interval: Duration.seconds(10),
       timeout: Duration.seconds(3),
       retries: 3,
@@ -47,4 +62,66 @@ export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition
   // The proxy only forwards once the app has started; the app stays essential as it was.
   proxy.addContainerDependencies({ container: o.appContainer, condition: ecs.ContainerDependencyCondition.START });
   return proxy;
+}
+
+/**
+ * The sidecar's health check, for `/bin/sh -c`. It asks the status page with whichever
+ * HTTP client the image has: Alpine images have (busybox) wget, the Debian-based ones curl
+ * and no wget. An image with neither falls back to seeing the status port listen in
+ * /proc/net/tcp, which needs only grep: a missing client must never get healthy tasks
+ * replaced over and over.
+ */
+export function proxyHealthCheckCommand(statusPort: number): string {
+  const url = `http://127.0.0.1:${statusPort}${STATUS_PATH}`;
+  // A listening socket in /proc/net/tcp: "<local address>:<PORT> 00000000:0000 0A" (0A = LISTEN).
+  const listening = `:${statusPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`;
+  return [
+    `if command -v wget >/dev/null 2>&1; then exec wget -q -T 2 -O /dev/null ${url}; fi`,
+    `if command -v curl >/dev/null 2>&1; then exec curl -fsS -m 2 -o /dev/null ${url}; fi`,
+    `grep -q '${listening}' /proc/net/tcp`,
+  ].join('; ');
+}
+
+/**
+ * Why the load balancer cannot reach the app through this proxy, if it cannot: nginx
+ * listens for plaintext HTTP/1.1 on IPv4, so a target group of the service's that sends
+ * the proxy TLS, HTTP/2 or gRPC, health-checks it over HTTPS, or addresses it over IPv6
+ * would never get an answer. Target groups this app does not define (imported), and
+ * properties that are tokens, are not judged.
+ */
+export function proxyTargetGroupErrors(service: ecs.BaseService, proxyPort: number): string[] {
+  const stack = Stack.of(service);
+  const cfnService = service.node.defaultChild as ecs.CfnService;
+  // Resolved in the service's stack, a target group's ARN and the service's reference to
+  // it give the same value, also when the target group lives in another stack.
+  const attached = (stack.resolve(cfnService.loadBalancers) as ecs.CfnService.LoadBalancerProperty[] | undefined ?? [])
+    .filter(lb => lb.containerName === PROXY_CONTAINER_NAME && (lb.containerPort === undefined || lb.containerPort === proxyPort))
+    .map(lb => JSON.stringify(lb.targetGroupArn));
+  if (attached.length === 0) return [];
+
+  const errors: string[] = [];
+  for (const tg of service.node.root.node.findAll().filter(isTargetGroup)) {
+    if (!attached.includes(JSON.stringify(stack.resolve(tg.ref)))) continue;
+    const problems = [
+      known(tg.protocol) && ['HTTPS', 'TLS'].includes(tg.protocol!) ? `protocol ${tg.protocol}` : undefined,
+      known(tg.protocolVersion) && ['HTTP2', 'GRPC'].includes(tg.protocolVersion!) ? `protocol version ${tg.protocolVersion}` : undefined,
+      known(tg.healthCheckProtocol) && ['HTTPS', 'TLS'].includes(tg.healthCheckProtocol!) ? `health check protocol ${tg.healthCheckProtocol}` : undefined,
+      known(tg.ipAddressType) && tg.ipAddressType === 'ipv6' ? 'IP address type ipv6' : undefined,
+    ].filter((p): p is string => p !== undefined);
+    if (problems.length > 0) {
+      errors.push(`The target group ${tg.node.path} sends the proxy (port ${proxyPort}) ${problems.join(', ')}, but the proxy speaks `
+        + 'plaintext HTTP/1.1 on IPv4 only: its targets would never answer. Use protocol HTTP, protocol version HTTP1, '
+        + 'an HTTP health check and IPv4 targets (the listener may still take HTTPS and HTTP/2 from clients); '
+        + 'a gRPC service cannot be scaled through this proxy.');
+    }
+  }
+  return errors;
+}
+
+function isTargetGroup(c: IConstruct): c is elbv2.CfnTargetGroup {
+  return CfnResource.isCfnResource(c) && c.cfnResourceType === elbv2.CfnTargetGroup.CFN_RESOURCE_TYPE_NAME;
+}
+
+function known(value: string | undefined): boolean {
+  return value !== undefined && !Token.isUnresolved(value);
 }

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { renderProxyNginxConfig } from '../../src/proxy-nginx-config';
+import { ProxyNginxConfigOptions, renderProxyNginxConfig } from '../../src/proxy-nginx-config';
 
 /** Debian's nginx-light; the test run installs it (see .ci/run). Missing nginx fails the test. */
 export const NGINX_BINARY = process.env.NGINX_BINARY ?? '/usr/sbin/nginx';
@@ -14,6 +14,12 @@ export interface NginxTaskOptions {
   readonly proxyPort: number;
   readonly statusPort: number;
   readonly appPort: number;
+  /** The proxy's timeout, as the construct's `proxyTimeout` renders it. @default the construct's default */
+  readonly timeoutSeconds?: ProxyNginxConfigOptions['timeoutSeconds'];
+  /** The request body limit, as the construct's `proxyMaxRequestBodySize` renders it. @default no limit */
+  readonly maxRequestBodyBytes?: ProxyNginxConfigOptions['maxRequestBodyBytes'];
+  /** @default 1 */
+  readonly workerProcesses?: number;
 }
 
 /**
@@ -31,9 +37,11 @@ export class NginxTask {
       proxyPort: o.proxyPort,
       statusPort: o.statusPort,
       appPort: o.appPort,
+      timeoutSeconds: o.timeoutSeconds,
+      maxRequestBodyBytes: o.maxRequestBodyBytes,
       listenAddress: o.address,
       runtimeDir: dir,
-      workerProcesses: 1,
+      workerProcesses: o.workerProcesses ?? 1,
     });
     fs.writeFileSync(path.join(dir, 'nginx.conf'), config);
     const child = spawn(NGINX_BINARY, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
@@ -57,6 +65,20 @@ export class NginxTask {
 
   public get address(): string {
     return this.options.address;
+  }
+
+  /** The process ids of nginx's workers (children of the master), read from /proc. */
+  public workerPids(): number[] {
+    const master = this.child.pid;
+    if (master === undefined) return [];
+    const children = fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
+    return children ? children.split(/\s+/).map(Number) : [];
+  }
+
+  /** nginx's error log (warnings and errors), for tests that check what nginx saw. */
+  public errorLog(): string {
+    const file = path.join(this.dir, 'error.log');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   }
 
   /** Stops nginx (fast shutdown) and removes its files; waits for the process to end. */
@@ -100,4 +122,17 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise(r => setTimeout(r, 20));
   }
+}
+
+/** A port nothing listens on at `address` right now (the kernel's pick), for a server started next. */
+export async function freePort(address: string): Promise<number> {
+  assertLoopback(address);
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>(resolve => server.close(() => resolve()));
+  return port;
 }
