@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Size, SizeRoundingBehavior, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -9,7 +9,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
-import { addProxySidecar, PROXY_CONTAINER_NAME } from './proxy-sidecar';
+import { DEFAULT_PROXY_TIMEOUT_SECONDS } from './proxy-nginx-config';
+import { addProxySidecar, PROXY_CONTAINER_NAME, proxyTargetGroupErrors } from './proxy-sidecar';
 import { ScalingPolicy } from './scaling-policy';
 import { applicationAutoScalingTargets, securityGroupsWithoutRule } from './service-coexistence';
 
@@ -81,6 +82,23 @@ export interface FastAutoscalerProps {
    * @default - `public.ecr.aws/nginx/nginx:1.28-alpine`
    */
   readonly proxyImage?: ecs.ContainerImage;
+
+  /**
+   * How long the proxy waits on a quiet request: for the app's next byte, for the client's
+   * next byte of a request body, and to pass a byte on. Whole seconds from 1 to 86,400. Keep
+   * it above the load balancer's idle timeout, so that the load balancer decides when a long
+   * request, a WebSocket or a server-sent event stream ends. (Idle keep-alive connections
+   * from the load balancer are always kept 4,200 s.)
+   * @default Duration.seconds(4200) - longer than the longest ALB idle timeout (4,000 s)
+   */
+  readonly proxyTimeout?: Duration;
+
+  /**
+   * The largest request body the proxy passes to the app; a larger one gets the proxy's
+   * own 413 response. At least 1 byte, whole bytes.
+   * @default - no limit: bodies of any size stream through to the app
+   */
+  readonly proxyMaxRequestBodySize?: Size;
 
   /**
    * How often the controller measures and decides. Whole seconds from 1 to 60.
@@ -225,6 +243,7 @@ export class FastAutoscaler extends Construct {
     const interval = props.interval ?? Duration.seconds(3);
     const scaleInWindow = props.scaleInWindow ?? Duration.minutes(5);
     const maxFailedScrapeRatio = props.maxFailedScrapeRatio ?? 0.5;
+    const proxyTimeout = props.proxyTimeout ?? Duration.seconds(DEFAULT_PROXY_TIMEOUT_SECONDS);
     const reservedConcurrency = props.controllerReservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
 
     const errors = [
@@ -240,6 +259,8 @@ export class FastAutoscaler extends Construct {
       ...checkDuration('interval', interval, 1, 60),
       ...checkDuration('scaleInWindow', scaleInWindow, Math.max(1, safeSeconds(interval) ?? 1), 3600),
       ...checkRatio('maxFailedScrapeRatio', maxFailedScrapeRatio),
+      ...checkDuration('proxyTimeout', proxyTimeout, 1, 86400),
+      ...checkBodySize('proxyMaxRequestBodySize', props.proxyMaxRequestBodySize),
       ...checkWhole('controllerReservedConcurrency', reservedConcurrency, 1, 1000),
     ];
     if (!Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks) && minTasks > maxTasks) {
@@ -259,6 +280,9 @@ export class FastAutoscaler extends Construct {
       proxyPort,
       statusPort,
       image: props.proxyImage ?? ecs.ContainerImage.fromRegistry(DEFAULT_PROXY_IMAGE),
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      timeoutSeconds: proxyTimeout.toSeconds(),
+      maxRequestBodyBytes: props.proxyMaxRequestBodySize?.toBytes(),
     });
     this.loadBalancerTarget = service.loadBalancerTarget({ containerName: PROXY_CONTAINER_NAME, containerPort: proxyPort });
 
@@ -289,6 +313,8 @@ export class FastAutoscaler extends Construct {
     this.schedule = loop.schedule;
 
     this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, appPort, statusPort) });
+    // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
+    this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, proxyPort) });
   }
 
   /**
@@ -340,6 +366,13 @@ function checkDistinctPorts(ports: Record<string, number>): string[] {
 function checkWhole(prop: string, value: number, min: number, max: number): string[] {
   if (Token.isUnresolved(value)) return [];
   return Number.isInteger(value) && value >= min && value <= max ? [] : [`\`${prop}\` must be a whole number from ${min} to ${max}, got ${value}`];
+}
+
+function checkBodySize(prop: string, size: Size | undefined): string[] {
+  if (size === undefined) return [];
+  if (size.isUnresolved()) return [`\`${prop}\` must be known at synthesis, got a token`];
+  const bytes = size.toBytes({ rounding: SizeRoundingBehavior.NONE });
+  return Number.isInteger(bytes) && bytes >= 1 ? [] : [`\`${prop}\` must be whole bytes, at least 1, got ${bytes} bytes`];
 }
 
 function checkRatio(prop: string, value: number): string[] {

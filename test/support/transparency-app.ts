@@ -140,10 +140,10 @@ export class TransparencyApp extends EventEmitter {
     const id = url.searchParams.get('id') ?? '';
     const n = Number(url.searchParams.get('n') ?? 3);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const write = (i: number) => {
+    const write = (i: number): void => {
       res.write(`id: ${i}\ndata: event ${i}\n\n`);
-      if (i + 1 === n) return res.end();
-      this.gates.set(id, () => write(i + 1));
+      if (i + 1 === n) res.end();
+      else this.gates.set(id, () => write(i + 1));
     };
     write(0);
   }
