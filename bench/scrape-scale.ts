@@ -13,6 +13,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { scrapeAll } from '../src/controller/scraper';
 import { StateStore } from '../src/controller/state-store';
+import { TaskCatalog } from '../src/controller/task-catalog';
 import { RequestCounters } from '../src/controller/task-metric';
 import { runTick } from '../src/controller/tick';
 import { installLoopbackGuard, loopbackClientConfig } from '../test/support/aws-loopback';
@@ -78,7 +79,7 @@ async function main() {
       let failed = 0;
       for (let i = 0; i < TICKS; i++) {
         const started = process.hrtime.bigint();
-        const report = await runTick(config, { runId: 'bench', runStartedAt }, { ecs: client, store, scrape: scrapeAll, now: Date.now, counters: new RequestCounters() });
+        const report = await runTick(config, { runId: 'bench', runStartedAt }, { ecs: client, store, scrape: scrapeAll, now: Date.now, counters: new RequestCounters(), catalog: new TaskCatalog() });
         wall.push(Number(process.hrtime.bigint() - started) / 1e6);
         scrape.push(report.result.figures.scrapeMs);
         failed += report.result.figures.failed;

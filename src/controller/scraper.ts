@@ -1,4 +1,4 @@
-import * as http from 'http';
+import * as net from 'net';
 import { parseStubStatus, StubStatus } from './stub-status';
 import { STATUS_PATH } from '../proxy-nginx-config';
 
@@ -28,11 +28,22 @@ export interface ScrapeOptions {
 
 /** stub_status pages are about 110 bytes; anything much larger is not one. */
 const MAX_BODY_BYTES = 1024;
+/** nginx's status answer has a handful of short headers. */
+const MAX_HEAD_BYTES = 4096;
 
 /**
- * Reads every target's stub_status concurrently, each request on its own connection
- * (`Connection: close`) so that the status connection the page counts is only ever
- * the request's own.
+ * The whole request, built once. `Connection: close`: the status connection the page
+ * counts is only ever the request's own (a kept-alive connection would be counted, idle,
+ * by every other reader, such as a second Lambda instance during a run handover), and a
+ * Lambda may hold no more than 1,024 descriptors, far fewer than the tasks it reads.
+ */
+const REQUEST = Buffer.from(`GET ${STATUS_PATH} HTTP/1.1\r\nHost: fast-autoscaler\r\nUser-Agent: fast-autoscaler\r\nConnection: close\r\n\r\n`, 'latin1');
+
+/**
+ * Reads every target's stub_status concurrently. Each read is a bare TCP exchange: one
+ * write, a few hundred bytes back, the server closes. Node's HTTP client costs about
+ * three times the CPU per request (agent, parser and header objects), which on a Lambda's
+ * fraction of a vCPU decides whether thousands of tasks fit in one tick (bench/RESULTS.md).
  */
 export async function scrapeAll(targets: readonly ScrapeTarget[], o: ScrapeOptions): Promise<ScrapeResult[]> {
   const started = Date.now();
@@ -57,42 +68,45 @@ export function scrapeOne(target: ScrapeTarget, port: number, timeoutMs: number)
   const started = Date.now();
   return new Promise(resolve => {
     let settled = false;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const socket = net.connect({ host: target.address, port });
     const finish = (r: { ok: true; status: StubStatus } | { ok: false; reason: string }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      socket.destroy();
       const at = Date.now();
       resolve({ ...r, taskId: target.taskId, ms: at - started, at });
     };
-    const req = http.request(
-      { host: target.address, port, path: STATUS_PATH, method: 'GET', agent: false, headers: { Connection: 'close' } },
-      res => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          finish({ ok: false, reason: `HTTP ${res.statusCode}` });
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_BODY_BYTES) {
-            finish({ ok: false, reason: `answer longer than ${MAX_BODY_BYTES} bytes` });
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const parsed = parseStubStatus(Buffer.concat(chunks).toString('utf8'));
-          finish(parsed.ok ? { ok: true, status: parsed.status } : { ok: false, reason: parsed.reason });
-        });
-        res.on('error', err => finish({ ok: false, reason: `response: ${err.message}` }));
-        res.on('aborted', () => finish({ ok: false, reason: 'response aborted (truncated)' }));
-      },
-    );
     const timer = setTimeout(() => finish({ ok: false, reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    req.on('error', err => finish({ ok: false, reason: `request: ${(err as NodeJS.ErrnoException).code ?? err.message}` }));
-    req.end();
+    socket.once('connect', () => socket.end(REQUEST));
+    socket.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_HEAD_BYTES + MAX_BODY_BYTES) {
+        finish({ ok: false, reason: `answer longer than ${MAX_BODY_BYTES} bytes` });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    socket.once('end', () => finish(readAnswer(Buffer.concat(chunks))));
+    socket.once('error', err => finish({ ok: false, reason: `request: ${(err as NodeJS.ErrnoException).code ?? err.message}` }));
   });
+}
+
+/** The status page from a whole HTTP/1.x answer, or why it is not one. */
+export function readAnswer(answer: Buffer): { ok: true; status: StubStatus } | { ok: false; reason: string } {
+  const text = answer.toString('latin1');
+  const headEnd = text.indexOf('\r\n\r\n');
+  if (headEnd < 0) return { ok: false, reason: answer.length === 0 ? 'empty answer' : 'response aborted (truncated)' };
+  const head = text.slice(0, headEnd).split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(head[0]);
+  if (!status) return { ok: false, reason: `not an HTTP answer: ${JSON.stringify(head[0].slice(0, 40))}` };
+  if (status[1] !== '200') return { ok: false, reason: `HTTP ${status[1]}` };
+  const body = text.slice(headEnd + 4);
+  if (body.length > MAX_BODY_BYTES) return { ok: false, reason: `answer longer than ${MAX_BODY_BYTES} bytes` };
+  const length = head.map(h => /^content-length:\s*(\d+)\s*$/i.exec(h)).find(m => m)?.[1];
+  if (length !== undefined && Number(length) !== body.length) return { ok: false, reason: 'response aborted (truncated)' };
+  const parsed = parseStubStatus(body);
+  return parsed.ok ? { ok: true, status: parsed.status } : { ok: false, reason: parsed.reason };
 }

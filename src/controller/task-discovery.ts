@@ -1,18 +1,11 @@
-import { DescribeServicesCommand, DescribeTasksCommand, DesiredStatus, ECSClient, ListTasksCommand, Task } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand, DesiredStatus, ECSClient, ListTasksCommand, Service, Task } from '@aws-sdk/client-ecs';
 import { ScrapeTarget } from './scraper';
+import { STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
 
-/** DescribeTasks takes at most 100 tasks a call. */
-const DESCRIBE_CHUNK = 100;
+export { taskIdOf } from './task-catalog';
 
-/** Tasks on their way up: capacity already asked for. */
-const STARTING = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
-
-/**
- * Last statuses of a task that ECS is stopping but whose containers may still serve:
- * during the load balancer's deregistration delay a stopping task stays RUNNING (or
- * DEACTIVATING) with its long-lived connections, until its containers get SIGTERM.
- */
-const STILL_SERVING_WHILE_STOPPING = new Set(['RUNNING', 'DEACTIVATING', 'STOPPING']);
+/** DescribeTasks takes at most 100 tasks a call; ListTasks pages hold 100 at most. */
+const PAGE = 100;
 
 export interface ServiceView {
   readonly status: string;
@@ -30,6 +23,13 @@ export interface UnreadTask {
 export interface EcsCallOptions {
   /** Aborts any one call, its retries included, that takes longer: a hung call must not stall the tick. */
   readonly abortAfterMs?: number;
+  /**
+   * The warm instance's memory of the tasks. Without one, every task is listed and
+   * described on every call.
+   */
+  readonly catalog?: TaskCatalog;
+  /** Epoch ms, for the catalog's listing age. @default Date.now() */
+  readonly now?: number;
 }
 
 export interface Discovery {
@@ -46,6 +46,8 @@ export interface Discovery {
   readonly starting: number;
   /** The ids of every task ECS listed, serving or stopping: what per-task memory may keep. */
   readonly listedTaskIds: string[];
+  /** ECS calls this discovery made, by action. */
+  readonly calls: Readonly<Record<string, number>>;
 }
 
 /** The service does not exist, or is being deleted: there is nothing to scale. */
@@ -56,69 +58,85 @@ export class ServiceGoneError extends Error {
   }
 }
 
+/**
+ * The service's tasks as the controller needs them: one DescribeServices every tick; the
+ * task lists and DescribeTasks only when the catalog says something may have changed.
+ */
 export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName: string, o: EcsCallOptions = {}): Promise<Discovery> {
-  const opts = () => (o.abortAfterMs !== undefined ? { abortSignal: AbortSignal.timeout(o.abortAfterMs) } : {});
-  // The service and both task lists are read at once: on a real API each call costs tens of ms.
-  // ECS lists a task under desiredStatus STOPPED as soon as it is told to stop, while it drains.
-  const [described, serving, stopping] = await Promise.allSettled([
-    ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] }), opts()),
-    listTaskArns(ecs, cluster, serviceName, DesiredStatus.RUNNING, opts),
-    listTaskArns(ecs, cluster, serviceName, DesiredStatus.STOPPED, opts),
-  ]);
-  if (described.status === 'rejected') throw described.reason;
-  const svc = described.value.services?.[0];
+  const catalog = o.catalog ?? new TaskCatalog(0);
+  const now = o.now ?? Date.now();
+  const calls: Record<string, number> = {};
+  const send = <T>(action: string, command: { input: unknown }): Promise<T> => {
+    calls[action] = (calls[action] ?? 0) + 1;
+    return ecs.send(command as never, o.abortAfterMs !== undefined ? { abortSignal: AbortSignal.timeout(o.abortAfterMs) } : {}) as Promise<T>;
+  };
+
+  const described = await send<{ services?: Service[]; failures?: Array<{ reason?: string }> }>(
+    'DescribeServices', new DescribeServicesCommand({ cluster, services: [serviceName] }));
+  const svc = described.services?.[0];
   if (!svc) {
-    const failure = described.value.failures?.[0];
-    throw new ServiceGoneError(`service ${serviceName} not found in ${cluster}: ${failure?.reason ?? 'no answer'}`);
+    throw new ServiceGoneError(`service ${serviceName} not found in ${cluster}: ${described.failures?.[0]?.reason ?? 'no answer'}`);
   }
   if (svc.status !== 'ACTIVE') {
     throw new ServiceGoneError(`service ${serviceName} is ${svc.status}`);
   }
-  if (serving.status === 'rejected') throw serving.reason;
-  if (stopping.status === 'rejected') throw stopping.reason;
-  const stoppingArns = new Set(stopping.value);
-  // A task that moved between the two lists while they were read is stopping.
-  const arns = [...serving.value.filter(a => !stoppingArns.has(a)), ...stopping.value];
-  const chunks: string[][] = [];
-  for (let i = 0; i < arns.length; i += DESCRIBE_CHUNK) chunks.push(arns.slice(i, i + DESCRIBE_CHUNK));
-  const answers = await Promise.all(chunks.map(chunk => ecs.send(new DescribeTasksCommand({ cluster, tasks: chunk }), opts())));
 
-  const describedTasks = new Map<string, Task>();
-  const describeFailures = new Map<string, string>();
-  for (const answer of answers) {
-    for (const task of answer.tasks ?? []) if (task.taskArn) describedTasks.set(task.taskArn, task);
-    for (const failure of answer.failures ?? []) {
-      if (failure.arn) describeFailures.set(failure.arn, `DescribeTasks: ${failure.reason ?? 'failed'}${failure.detail ? ` (${failure.detail})` : ''}`);
-    }
+  const fingerprint = serviceFingerprint(svc);
+  let toDescribe: string[];
+  if (catalog.needsListing(fingerprint, now)) {
+    // Both lists at once; each is paged one page after the other.
+    const [serving, stopping] = await Promise.all([
+      listTaskArns(send, cluster, serviceName, DesiredStatus.RUNNING),
+      listTaskArns(send, cluster, serviceName, DesiredStatus.STOPPED),
+    ]);
+    toDescribe = catalog.applyListing({ serving, stopping }, fingerprint, now);
+  } else {
+    toDescribe = catalog.toDescribeAgain();
   }
+  const chunks: string[][] = [];
+  for (let i = 0; i < toDescribe.length; i += PAGE) chunks.push(toDescribe.slice(i, i + PAGE));
+  const answers = await Promise.all(chunks.map(chunk =>
+    send<{ tasks?: Task[]; failures?: Array<{ arn?: string; reason?: string; detail?: string }> }>('DescribeTasks', new DescribeTasksCommand({ cluster, tasks: chunk }))));
+  const describedArns = new Set<string>();
+  const tasks = answers.flatMap(a => a.tasks ?? []).filter(t => t.taskArn).map(t => {
+    describedArns.add(t.taskArn!);
+    return {
+      arn: t.taskArn!,
+      lastStatus: t.lastStatus ?? 'UNKNOWN',
+      address: privateAddress(t),
+      createdAt: t.createdAt?.getTime(),
+      startedAt: t.startedAt?.getTime(),
+    };
+  });
+  const failures = answers.flatMap(a => a.failures ?? []).filter(f => f.arn).map(f => ({
+    arn: f.arn!, reason: `DescribeTasks: ${f.reason ?? 'failed'}${f.detail ? ` (${f.detail})` : ''}`,
+  }));
+  // Asked for, but neither described nor reported as a failure.
+  const silent = toDescribe.filter(a => !describedArns.has(a) && !failures.some(f => f.arn === a));
+  catalog.applyDescribed(tasks, [...failures, ...silent.map(arn => ({ arn, reason: 'DescribeTasks: not in the answer' }))]);
 
+  const view = catalog.view();
   const running: ScrapeTarget[] = [];
   const draining: ScrapeTarget[] = [];
   const unreachable: UnreadTask[] = [];
   const drainingUnreachable: UnreadTask[] = [];
   let starting = 0;
-  for (const arn of arns) {
-    const taskId = taskIdOf(arn);
-    const task = describedTasks.get(arn);
-    const isStopping = stoppingArns.has(arn) || task?.desiredStatus === 'STOPPED';
-    if (!task) {
-      // Listed but not described: a task the controller knows exists and cannot read.
-      const reason = describeFailures.get(arn) ?? 'DescribeTasks: not in the answer';
-      (isStopping ? drainingUnreachable : unreachable).push({ taskId, reason });
-      continue;
-    }
-    const last = task.lastStatus ?? '';
-    if (isStopping) {
-      if (!STILL_SERVING_WHILE_STOPPING.has(last)) continue;
-      const address = privateAddress(task);
-      if (address) draining.push({ taskId, address });
-      else drainingUnreachable.push({ taskId, reason: `${last} while stopping, without a private IPv4 address` });
-    } else if (last === 'RUNNING') {
-      const address = privateAddress(task);
-      if (address) running.push({ taskId, address });
+  for (const { taskId, known, undescribed } of view.serving) {
+    if (!known) {
+      unreachable.push({ taskId, reason: undescribed ?? 'DescribeTasks: not described' });
+    } else if (known.lastStatus === 'RUNNING') {
+      if (known.address) running.push({ taskId, address: known.address });
       else unreachable.push({ taskId, reason: 'RUNNING without a private IPv4 address' });
-    } else if (STARTING.has(last)) {
+    } else if (STARTING_STATUSES.has(known.lastStatus)) {
       starting++;
+    }
+  }
+  for (const { taskId, known, undescribed } of view.stopping) {
+    if (!known) {
+      drainingUnreachable.push({ taskId, reason: undescribed ?? 'DescribeTasks: not described' });
+    } else if (STILL_SERVING_WHILE_STOPPING.has(known.lastStatus)) {
+      if (known.address) draining.push({ taskId, address: known.address });
+      else drainingUnreachable.push({ taskId, reason: `${known.lastStatus} while stopping, without a private IPv4 address` });
     }
   }
   return {
@@ -133,26 +151,35 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
     unreachable,
     drainingUnreachable,
     starting,
-    listedTaskIds: arns.map(taskIdOf),
+    listedTaskIds: [...view.serving, ...view.stopping].map(e => e.taskId),
+    calls,
   };
 }
 
+/**
+ * What changes whenever a task starts, stops or is replaced: the service's counts and its
+ * deployments'. An unchanged fingerprint lets the catalog keep its listing.
+ */
+export function serviceFingerprint(svc: Service): string {
+  const deployments = (svc.deployments ?? [])
+    .map(d => `${d.id}:${d.desiredCount}:${d.runningCount}:${d.pendingCount}:${d.failedTasks ?? 0}`)
+    .sort()
+    .join(',');
+  return `${svc.desiredCount}/${svc.runningCount}/${svc.pendingCount}|${deployments}`;
+}
+
 async function listTaskArns(
-  ecs: ECSClient, cluster: string, serviceName: string, desiredStatus: DesiredStatus, opts: () => { abortSignal?: AbortSignal },
+  send: <T>(action: string, command: { input: unknown }) => Promise<T>, cluster: string, serviceName: string, desiredStatus: DesiredStatus,
 ): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
-    // ListTasks pages hold 100 tasks at most.
-    const page = await ecs.send(new ListTasksCommand({ cluster, serviceName, desiredStatus, maxResults: 100, nextToken }), opts());
+    const page = await send<{ taskArns?: string[]; nextToken?: string }>(
+      'ListTasks', new ListTasksCommand({ cluster, serviceName, desiredStatus, maxResults: PAGE, nextToken }));
     arns.push(...(page.taskArns ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
   return arns;
-}
-
-export function taskIdOf(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1);
 }
 
 function privateAddress(task: Task): string | undefined {

@@ -4,6 +4,7 @@ import { recordRecommendation, windowView } from './recommendation-history';
 import { decide, Decision, isComplete, PeerAction, recommend } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
+import { TaskCatalog } from './task-catalog';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
 import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './task-metric';
 
@@ -44,6 +45,8 @@ export interface TickFigures {
   readonly scraped: number;
   readonly failed: number;
   readonly scrapeMs: number;
+  /** ECS calls the discovery made, by action. */
+  readonly ecsCalls: Readonly<Record<string, number>>;
 }
 
 export interface TickDeps {
@@ -53,6 +56,8 @@ export interface TickDeps {
   readonly now: () => number;
   /** Per-task request counters, kept by the warm Lambda instance across ticks. */
   readonly counters: RequestCounters;
+  /** The service's tasks as last listed and described, kept by the warm Lambda instance. */
+  readonly catalog: TaskCatalog;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -62,7 +67,9 @@ export interface TickReport {
   readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string; readonly draining?: true }>;
 }
 
-const ZERO_FIGURES: TickFigures = { total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, draining: 0, scraped: 0, failed: 0, scrapeMs: 0 };
+const ZERO_FIGURES: TickFigures = {
+  total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, draining: 0, scraped: 0, failed: 0, scrapeMs: 0, ecsCalls: {},
+};
 
 /** SNS subjects must be shorter than 100 characters. */
 export const MAX_SUBJECT_LENGTH = 99;
@@ -114,7 +121,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
 
   let discovery: Discovery;
   try {
-    discovery = await discoverTasks(deps.ecs, config.cluster, config.service, { abortAfterMs: ecsCallTimeoutMs(config) });
+    discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
+      { abortAfterMs: ecsCallTimeoutMs(config), catalog: deps.catalog, now });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
     if (isTransientAwsError(err)) return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
@@ -144,6 +152,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       failedScrapes++;
     }
   }
+  // A task that stopped answering may have stopped: the next tick lists and describes again.
+  deps.catalog.markSuspects(scraped.filter(r => !r.ok).map(r => r.taskId));
   const gaps = rateGaps(config.intervalSeconds);
   const perTask = samples.map(sample => taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps));
   deps.counters.record(samples, discovery.listedTaskIds, gaps);
@@ -215,6 +225,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     scraped: counts.scrapedTasks,
     failed: counts.failedScrapes,
     scrapeMs,
+    ecsCalls: discovery.calls,
   };
   const verb = config.dryRun ? 'would scale' : 'scales';
   const direction = decision.action === 'SCALE_OUT' ? 'out' : 'in';

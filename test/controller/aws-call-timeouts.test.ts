@@ -3,6 +3,7 @@ import { AddressInfo } from 'net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { StateStore } from '../../src/controller/state-store';
+import { TaskCatalog } from '../../src/controller/task-catalog';
 import { RequestCounters } from '../../src/controller/task-metric';
 import { awsClientTimeouts, ecsCallTimeoutMs, runTick } from '../../src/controller/tick';
 import { loopbackClientConfig } from '../support/aws-loopback';
@@ -49,6 +50,7 @@ test('an ECS call that hangs costs one tick\'s discovery: the tick holds and the
     scrape: async () => [],
     now: Date.now,
     counters: new RequestCounters(),
+    catalog: new TaskCatalog(0),
   });
   const elapsed = Date.now() - started;
   expect(result).toMatchObject({ action: 'HOLD', continue: true, reason: expect.stringMatching(/^ECS did not answer: (AbortError|TimeoutError|RequestTimeout)/) });

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { ControllerConfig, parseControllerConfig } from '../../src/controller/controller-config';
 import { FastAutoscalerProps, ScalingMetric, ScalingPolicy } from '../../src';
+import { ControllerConfig, parseControllerConfig } from '../../src/controller/controller-config';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { typicalStack } from '../support/typical-stack';
 

@@ -208,13 +208,17 @@ describe('decide: cases', () => {
   test('scales out on the lower bound when most scrapes failed (saturated tasks stop answering)', () => {
     // desired 10, 6 of 10 scrapes fail, the 4 that answer carry 300 each, target 100.
     expect(decide({ ...base, desiredCount: 10, scrapedTasks: 10, failedScrapes: 6, total: 1200 })).toMatchObject({
-      action: 'SCALE_OUT', desiredCount: 12, complete: false,
+      action: 'SCALE_OUT',
+      desiredCount: 12,
+      complete: false,
       reason: 'load 1200 asks for 12 tasks, 10 desired (a lower bound: 6 of 10 tasks unread)',
     });
   });
 
   test('draining tasks: their load counts, and nothing scales in while one drains', () => {
-    const input = { ...base, scaleInEnabled: true, desiredCount: 10, scrapedTasks: 10, total: 100, drainingTasks: 3, window: { complete: true, max: 2 } };
+    const input = {
+      ...base, scaleInEnabled: true, desiredCount: 10, scrapedTasks: 10, total: 100, drainingTasks: 3, window: { complete: true, max: 2 },
+    };
     expect(decide(input)).toMatchObject({ action: 'HOLD', reason: 'scale-in waits for 3 stopping tasks to finish draining' });
     expect(decide({ ...input, drainingTasks: 0 })).toMatchObject({ action: 'SCALE_IN', desiredCount: 5 });
     // Only draining tasks answered (every serving one is new and has no rate yet): their load still asks for more.

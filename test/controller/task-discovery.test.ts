@@ -1,5 +1,6 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, Task } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { TaskCatalog } from '../../src/controller/task-catalog';
 import { discoverTasks, ServiceGoneError } from '../../src/controller/task-discovery';
 
 const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/web';
@@ -145,5 +146,112 @@ describe('discoverTasks', () => {
     activeService();
     ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
     await expect(discoverTasks(new ECSClient({}), CLUSTER, 'web')).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+});
+
+describe('discoverTasks with the warm instance\'s catalog', () => {
+  const CALLS = () => ({
+    list: ecsMock.commandCalls(ListTasksCommand).length,
+    describe: ecsMock.commandCalls(DescribeTasksCommand).map(c => c.args[0].input.tasks?.length),
+  });
+
+  function service(desiredCount: number, runningCount = desiredCount, pendingCount = 0) {
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'web', status: 'ACTIVE', desiredCount, runningCount, pendingCount }] });
+  }
+  function serving(ids: number[], status: (i: number) => string = () => 'RUNNING') {
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: ids.map(arn) });
+    ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+      tasks: input.tasks.map((a: string) => {
+        const i = parseInt(a.slice(a.lastIndexOf('/') + 1), 16);
+        return task(i, status(i));
+      }),
+    }));
+  }
+
+  test('describes each task once; an unchanged service costs one DescribeServices a tick', async () => {
+    const catalog = new TaskCatalog();
+    service(250);
+    serving(Array.from({ length: 250 }, (_, i) => i));
+    const first = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 });
+    expect(first.running).toHaveLength(250);
+    expect(first.calls).toEqual({ DescribeServices: 1, ListTasks: 2, DescribeTasks: 3 });
+    ecsMock.resetHistory();
+    const second = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 4000 });
+    expect(second.running).toEqual(first.running);
+    expect(second.calls).toEqual({ DescribeServices: 1 });
+    expect(CALLS()).toEqual({ list: 0, describe: [] });
+  });
+
+  test('a change in the service\'s counts lists again, and describes only the new and the starting tasks', async () => {
+    const catalog = new TaskCatalog();
+    service(3, 2, 1);
+    serving([1, 2, 3], i => (i === 3 ? 'PENDING' : 'RUNNING'));
+    expect((await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 })).starting).toBe(1);
+    ecsMock.resetHistory();
+    service(5, 3, 2);
+    serving([1, 2, 3, 4, 5], i => (i >= 4 ? 'PROVISIONING' : 'RUNNING'));
+    const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 4000 });
+    expect(CALLS().describe).toEqual([3]);
+    expect(ecsMock.commandCalls(DescribeTasksCommand)[0].args[0].input.tasks).toEqual([arn(3), arn(4), arn(5)]);
+    expect(found.running).toHaveLength(3);
+    expect(found.starting).toBe(2);
+  });
+
+  test('lists again after relistAfterMs even when nothing changed, and when a task stopped answering', async () => {
+    const catalog = new TaskCatalog(30_000);
+    service(2);
+    serving([1, 2]);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 });
+    ecsMock.resetHistory();
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 30_999 });
+    expect(CALLS().list).toBe(0);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 31_000 });
+    expect(CALLS()).toEqual({ list: 2, describe: [] });
+    ecsMock.resetHistory();
+    catalog.markSuspects([arn(2).split('/').pop()!]);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 34_000 });
+    expect(CALLS()).toEqual({ list: 2, describe: [1] });
+  });
+
+  test('a task that went away is forgotten; a draining one is described again at each listing until it has stopped', async () => {
+    const catalog = new TaskCatalog();
+    service(2);
+    serving([1, 2]);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 });
+    // Task 2 is told to stop: it drains.
+    service(2, 2, 1);
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [arn(1), arn(3)] });
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: [arn(2)] });
+    ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+      tasks: input.tasks.map((a: string) => (a === arn(2) ? task(2, 'RUNNING', true, 'STOPPED') : task(3, 'PENDING'))),
+    }));
+    ecsMock.resetHistory();
+    const draining = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 4000 });
+    expect(draining.draining.map(t => t.taskId)).toEqual([arn(2).split('/').pop()]);
+    expect(ecsMock.commandCalls(DescribeTasksCommand)[0].args[0].input.tasks).toEqual([arn(3), arn(2)]);
+    // It has stopped; task 1 went away altogether.
+    service(2, 1, 1);
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [arn(3)] });
+    ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+      tasks: input.tasks.map((a: string) => (a === arn(2) ? task(2, 'STOPPED', false, 'STOPPED') : task(3, 'PENDING'))),
+    }));
+    const stopped = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 7000 });
+    expect(stopped.draining).toEqual([]);
+    expect(stopped.drainingUnreachable).toEqual([]);
+    expect(stopped.listedTaskIds).toEqual([arn(3), arn(2)].map(a => a.split('/').pop()));
+    // Stopped for good: no more DescribeTasks for it.
+    ecsMock.resetHistory();
+    service(2, 1, 2);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 10_000 });
+    expect(ecsMock.commandCalls(DescribeTasksCommand).flatMap(c => c.args[0].input.tasks)).toEqual([arn(3)]);
+  });
+
+  test('learns how long tasks take to start', async () => {
+    const catalog = new TaskCatalog();
+    service(1);
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [arn(1)] });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ ...task(1, 'RUNNING'), createdAt: new Date(10_000), startedAt: new Date(55_000) }] });
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 60_000 });
+    expect(catalog.startDelays()).toEqual([45_000]);
   });
 });

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ScrapeResult, ScrapeTarget } from '../../src/controller/scraper';
 import { StateStore } from '../../src/controller/state-store';
 import { StubStatus } from '../../src/controller/stub-status';
+import { TaskCatalog } from '../../src/controller/task-catalog';
 import { RequestCounters } from '../../src/controller/task-metric';
 import { runTick, subjectLine, TickDeps } from '../../src/controller/tick';
 import { controllerConfig } from '../support/controller-config-fixture';
@@ -48,6 +49,7 @@ function deps(pages: (t: ScrapeTarget) => ScrapeResult, clock: { now: number }):
     scrape: async targets => targets.map(pages),
     now: () => clock.now,
     counters: new RequestCounters(),
+    catalog: new TaskCatalog(0),
   };
 }
 
