@@ -102,11 +102,17 @@ export function proxyTargetGroupErrors(service: ecs.BaseService, proxyPort: numb
   const errors: string[] = [];
   for (const tg of service.node.root.node.findAll().filter(isTargetGroup)) {
     if (!attached.includes(JSON.stringify(stack.resolve(tg.ref)))) continue;
+    // The L2 fills some of these lazily; what still resolves to a token is not judged.
+    const value = (v: string | undefined) => {
+      const resolved: unknown = Stack.of(tg).resolve(v);
+      return typeof resolved === 'string' && !Token.isUnresolved(resolved) ? resolved : undefined;
+    };
+    const [protocol, version, healthCheck, ipType] = [tg.protocol, tg.protocolVersion, tg.healthCheckProtocol, tg.ipAddressType].map(value);
     const problems = [
-      known(tg.protocol) && ['HTTPS', 'TLS'].includes(tg.protocol!) ? `protocol ${tg.protocol}` : undefined,
-      known(tg.protocolVersion) && ['HTTP2', 'GRPC'].includes(tg.protocolVersion!) ? `protocol version ${tg.protocolVersion}` : undefined,
-      known(tg.healthCheckProtocol) && ['HTTPS', 'TLS'].includes(tg.healthCheckProtocol!) ? `health check protocol ${tg.healthCheckProtocol}` : undefined,
-      known(tg.ipAddressType) && tg.ipAddressType === 'ipv6' ? 'IP address type ipv6' : undefined,
+      protocol && ['HTTPS', 'TLS'].includes(protocol) ? `protocol ${protocol}` : undefined,
+      version && ['HTTP2', 'GRPC'].includes(version) ? `protocol version ${version}` : undefined,
+      healthCheck && ['HTTPS', 'TLS'].includes(healthCheck) ? `health check protocol ${healthCheck}` : undefined,
+      ipType === 'ipv6' ? 'IP address type ipv6' : undefined,
     ].filter((p): p is string => p !== undefined);
     if (problems.length > 0) {
       errors.push(`The target group ${tg.node.path} sends the proxy (port ${proxyPort}) ${problems.join(', ')}, but the proxy speaks `
@@ -120,8 +126,4 @@ export function proxyTargetGroupErrors(service: ecs.BaseService, proxyPort: numb
 
 function isTargetGroup(c: IConstruct): c is elbv2.CfnTargetGroup {
   return CfnResource.isCfnResource(c) && c.cfnResourceType === elbv2.CfnTargetGroup.CFN_RESOURCE_TYPE_NAME;
-}
-
-function known(value: string | undefined): boolean {
-  return value !== undefined && !Token.isUnresolved(value);
 }
