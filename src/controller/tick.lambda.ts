@@ -3,6 +3,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { CONFIG_ENV, parseControllerConfig } from './controller-config';
+import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensions } from './controller-metrics';
+import { policyDesired } from './scaling-decision';
 import { scrapeAll } from './scraper';
 import { StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
@@ -13,8 +15,12 @@ import { awsClientTimeouts, ecsCallTimeoutMs, runTick, TickEvent, TickReport, Ti
 // clients keep their connections across ticks.
 const config = parseControllerConfig(process.env[CONFIG_ENV]);
 const logger = new Logger({ serviceName: 'fast-autoscaler' });
-const metrics = new Metrics({ namespace: 'FastAutoscaler', serviceName: 'fast-autoscaler' });
-metrics.addDimension('EcsService', config.service);
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE });
+// Exactly the dimensions that name the service, as defaults: `addDimension` ones are cleared
+// after each publish. Powertools' own `service` dimension goes: every reader would have to
+// repeat it, or CloudWatch returns nothing.
+metrics.clearDefaultDimensions();
+metrics.setDefaultDimensions(serviceDimensions(clusterNameOf(config.cluster), config.service));
 const timeouts = awsClientTimeouts(config);
 // One retry inside a tick: the next tick, a few seconds later, is the real retry, and a
 // throttled call's backoff must not outlast the call's own time limit.
@@ -34,6 +40,7 @@ const MAX_LOGGED_TASKS = 100;
  * Returns what the state machine branches on.
  */
 export async function handler(event: TickEvent): Promise<TickResult> {
+  const started = Date.now();
   const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters, catalog });
   const r = report.result;
   const f = r.figures;
@@ -49,17 +56,37 @@ export async function handler(event: TickEvent): Promise<TickResult> {
     ...f,
     ...loggedTasks(report.perTask, report.failures),
   });
-  if (f.scraped > 0) {
-    metrics.addMetric('Load', MetricUnit.Count, f.total);
-    metrics.addMetric('LoadPerTask', MetricUnit.Count, f.perTask);
-    metrics.addMetric('TasksScraped', MetricUnit.Count, f.scraped);
-    metrics.addMetric('ScrapesFailed', MetricUnit.Count, f.failed);
-    metrics.addMetric('ScrapeDuration', MetricUnit.Milliseconds, f.scrapeMs);
-    metrics.addMetric('DesiredCount', MetricUnit.Count, r.desiredCount);
-  }
-  if (r.action !== 'HOLD') metrics.addMetric(r.action === 'SCALE_OUT' ? 'ScaleOut' : 'ScaleIn', MetricUnit.Count, 1);
-  metrics.publishStoredMetrics();
+  publishMetrics(r, Date.now() - started);
   return r;
+}
+
+/**
+ * One EMF record per tick. `Ticks` always: its absence is what the "stopped ticking" alarm
+ * sees. The service's figures only when the tick measured it (a tick that ended early, on a
+ * lost lease or an ECS error, asked ECS nothing); the load only when some task gave a value.
+ */
+function publishMetrics(r: TickResult, tickMs: number) {
+  const f = r.figures;
+  metrics.addMetric(M.TICKS, MetricUnit.Count, 1);
+  metrics.addMetric(M.TICK_DURATION, MetricUnit.Milliseconds, tickMs);
+  if (Object.keys(f.ecsCalls).length > 0) {
+    metrics.addMetric(M.DESIRED_TASKS, MetricUnit.Count, config.dryRun ? r.previousDesiredCount : r.desiredCount);
+    metrics.addMetric(M.RUNNING_TASKS, MetricUnit.Count, f.running);
+    metrics.addMetric(M.PENDING_TASKS, MetricUnit.Count, f.starting);
+    metrics.addMetric(M.TASKS_SCRAPED, MetricUnit.Count, f.scraped);
+    metrics.addMetric(M.SCRAPES_FAILED, MetricUnit.Count, f.failed);
+    // 0 on a hold, so that the sum counts actions and the graph has no gaps.
+    metrics.addMetric(M.SCALING_ACTIONS, MetricUnit.Count, r.action === 'HOLD' ? 0 : 1);
+  }
+  if (f.scraped > f.failed) {
+    const unit = config.policy.metric === 'REQUESTS_PER_SECOND' ? MetricUnit.CountPerSecond : MetricUnit.Count;
+    metrics.addMetric(M.LOAD, unit, f.total);
+    metrics.addMetric(M.LOAD_PER_TASK, unit, f.perTask);
+    // Not capped at maxTasks, unlike the figure the decision used: how far the load is past
+    // the ceiling is what the "held at maxTasks" alarm needs to see.
+    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, Math.max(config.minTasks, policyDesired(config.policy, f.total, config.minTasks)));
+  }
+  metrics.publishStoredMetrics();
 }
 
 /**

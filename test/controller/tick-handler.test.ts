@@ -7,7 +7,7 @@ import { controllerConfig } from '../support/controller-config-fixture';
 const ecsMock = mockClient(ECSClient);
 const ddbMock = mockClient(DynamoDBClient);
 
-test('the handler logs one structured line and emits EMF metrics per tick', async () => {
+test('the handler logs one structured line and emits one EMF record per tick, named by cluster and service', async () => {
   process.env[CONFIG_ENV] = JSON.stringify(controllerConfig({ cluster: 'c', minTasks: 2 }));
   ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 0, pendingCount: 1 }] });
   ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
@@ -26,6 +26,8 @@ test('the handler logs one structured line and emits EMF metrics per tick', asyn
     const { handler } = require('../../src/controller/tick.lambda') as typeof import('../../src/controller/tick.lambda');
     const result = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
     expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, reason: 'desired count 1 is below minTasks 2' });
+    // A second tick: the dimensions must outlive the first publish.
+    await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
   } finally {
     write.mockRestore();
     info.mockRestore();
@@ -34,7 +36,13 @@ test('the handler logs one structured line and emits EMF metrics per tick', asyn
   const records = lines.join('\n').split('\n').filter(l => l.trim().startsWith('{')).map(l => JSON.parse(l));
   const tick = records.find(r => r.message === 'tick');
   expect(tick).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, runId: 'r1', metric: 'ACTIVE_CONNECTIONS', scraped: 0 });
-  const emf = records.find(r => r._aws);
-  expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'FastAutoscaler' });
-  expect(emf).toMatchObject({ ScaleOut: 1, EcsService: 'web' });
+  const emf = records.filter(r => r._aws);
+  expect(emf).toHaveLength(2);
+  for (const record of emf) {
+    // Exactly the two dimensions that name the service, and no powertools `service` dimension.
+    expect(record._aws.CloudWatchMetrics).toEqual([expect.objectContaining({ Namespace: 'FastAutoscaler', Dimensions: [['ClusterName', 'ServiceName']] })]);
+    expect(record).toMatchObject({ ClusterName: 'c', ServiceName: 'web', Ticks: 1, RunningTasks: 0, PendingTasks: 0 });
+    expect(record).not.toHaveProperty('service');
+  }
+  expect(emf[0]).toMatchObject({ ScalingActions: 1, DesiredTasks: 2 });
 });
