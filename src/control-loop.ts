@@ -62,6 +62,8 @@ export interface ControlLoopProps {
   readonly stateMachineLogLevel: sfn.LogLevel;
   /** The controller Lambda's reserved concurrency. */
   readonly reservedConcurrency: number;
+  /** The controller Lambda's memory in MB (its CPU share follows). */
+  readonly memorySize: number;
 }
 
 /**
@@ -97,7 +99,8 @@ export class ControlLoop extends Construct {
     // The controller reaches the tasks' status port and the AWS APIs, nothing else.
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: cluster.vpc,
-      description: 'fast-autoscaler controller: reads the tasks\' status port',
+      // EC2 accepts no apostrophe in a security group description (cfn-lint E3031).
+      description: 'fast-autoscaler controller: reads the status port of the tasks',
       allowAllOutbound: false,
     });
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (ECS, DynamoDB) over HTTPS');
@@ -113,7 +116,7 @@ export class ControlLoop extends Construct {
     this.function = new TickFunction(this, 'Function', {
       description: 'fast-autoscaler: scrapes every task, decides, remembers',
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
+      memorySize: props.memorySize,
       timeout: Duration.seconds(tickTimeoutSeconds(props.config.intervalSeconds)),
       // A surge that exhausts the account's concurrency is exactly when the controller must run.
       reservedConcurrentExecutions: props.reservedConcurrency,

@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
+import { defaultControllerMemoryMb } from './controller-memory';
 import { DEFAULT_PROXY_TIMEOUT_SECONDS } from './proxy-nginx-config';
 import { addProxySidecar, PROXY_CONTAINER_NAME, proxyTargetGroupErrors } from './proxy-sidecar';
 import { ScalingPolicy } from './scaling-policy';
@@ -166,6 +167,15 @@ export interface FastAutoscalerProps {
    * @default 5
    */
   readonly controllerReservedConcurrency?: number;
+
+  /**
+   * The controller Lambda's memory in MB, which sets its CPU share (one vCPU at 1,769 MB).
+   * A tick reads every task, so the default grows with `maxTasks`: 256 MB up to 200 tasks,
+   * 512 MB up to 1,000, 1,024 MB up to 2,500, 1,769 MB beyond (measured in
+   * bench/RESULTS.md). Whole MB from 128 to 10,240.
+   * @default - sized from `maxTasks`
+   */
+  readonly controllerMemorySize?: number;
 }
 
 /**
@@ -262,6 +272,7 @@ export class FastAutoscaler extends Construct {
       ...checkDuration('proxyTimeout', proxyTimeout, 1, 86400),
       ...checkBodySize('proxyMaxRequestBodySize', props.proxyMaxRequestBodySize),
       ...checkWhole('controllerReservedConcurrency', reservedConcurrency, 1, 1000),
+      ...(props.controllerMemorySize !== undefined ? checkWhole('controllerMemorySize', props.controllerMemorySize, 128, 10240) : []),
     ];
     if (!Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks) && minTasks > maxTasks) {
       errors.push(`\`minTasks\` (${minTasks}) must not be above \`maxTasks\` (${maxTasks})`);
@@ -293,6 +304,7 @@ export class FastAutoscaler extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       stateMachineLogLevel: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR,
       reservedConcurrency,
+      memorySize: props.controllerMemorySize ?? defaultControllerMemoryMb(maxTasks),
       config: {
         policy: props.policy._render(),
         minTasks,

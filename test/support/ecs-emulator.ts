@@ -17,6 +17,37 @@ import { NginxTask } from './nginx-task';
  */
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+
+/**
+ * ECS throttles each account and Region with token buckets per group of actions
+ * ("Request throttling for the Amazon ECS API", Amazon ECS API Reference): the bucket's
+ * size is the burst, its refill the sustained rate. Task reads (ListTasks and
+ * DescribeTasks share one bucket): 100 and 20 a second, as documented. DescribeServices
+ * is modelled with the same figures (service reads); UpdateService is not throttled here.
+ */
+export const ECS_BUCKETS: Record<string, { readonly group: string; readonly burst: number; readonly perSecond: number }> = {
+  ListTasks: { group: 'task reads', burst: 100, perSecond: 20 },
+  DescribeTasks: { group: 'task reads', burst: 100, perSecond: 20 },
+  DescribeServices: { group: 'service reads', burst: 100, perSecond: 20 },
+};
+
+/** A token bucket: `burst` tokens at most, refilled at `perSecond`. */
+class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly burst: number, private readonly perSecond: number) {
+    this.tokens = burst;
+  }
+
+  public take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
 
@@ -31,6 +62,8 @@ export interface EmulatedTask {
   /** RUNNING until ECS is told to stop the task. */
   desiredStatus: 'RUNNING' | 'STOPPED';
   readonly createdAt: number;
+  /** When it became RUNNING. */
+  startedAt?: number;
   nginx?: NginxTask;
 }
 
@@ -59,6 +92,10 @@ export interface EcsEmulatorOptions {
    * 300 s by default on an ALB). @default 0
    */
   readonly drainMs?: number;
+  /** How long each call takes to answer, like the real API's tens of milliseconds. @default 0 */
+  readonly latencyMs?: number;
+  /** Throttle calls with ECS's documented token buckets (see ECS_BUCKETS). @default false */
+  readonly throttling?: boolean;
   /**
    * Start one nginx per task. Off for the scrape benchmark, where one shared nginx
    * listens on every task's address instead. @default true
@@ -90,6 +127,7 @@ export class EcsEmulator {
   private nextAddress = 0;
   private stopping = false;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   private constructor(private readonly o: EcsEmulatorOptions) {
     this.clusterName = o.clusterName ?? 'local';
@@ -153,22 +191,43 @@ export class EcsEmulator {
       } catch {
         return this.error(res, operation, input, 'SerializationException', 'body is not JSON', 400);
       }
-      const fault = this.faults.get(operation);
-      if (fault && fault.remaining > 0) {
-        fault.remaining--;
-        return this.error(res, operation, input, fault.error, fault.message, 400);
-      }
-      let output: unknown;
-      try {
-        output = this.dispatch(operation, input);
-      } catch (err) {
-        const e = err as { name: string; message: string };
-        return this.error(res, operation, input, e.name, e.message, 400);
-      }
-      this.calls.push({ operation, at: Date.now(), input });
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-      res.end(JSON.stringify(output));
+      const answer = () => this.answer(res, operation, input);
+      if (this.o.latencyMs) setTimeout(answer, this.o.latencyMs);
+      else answer();
     });
+  }
+
+  private answer(res: http.ServerResponse, operation: string, input: any) {
+    if (this.o.throttling && this.bucketFor(operation)?.take() === false) {
+      return this.error(res, operation, input, 'ThrottlingException', 'Rate exceeded', 400);
+    }
+    const fault = this.faults.get(operation);
+    if (fault && fault.remaining > 0) {
+      fault.remaining--;
+      return this.error(res, operation, input, fault.error, fault.message, 400);
+    }
+    let output: unknown;
+    try {
+      output = this.dispatch(operation, input);
+    } catch (err) {
+      const e = err as { name: string; message: string };
+      return this.error(res, operation, input, e.name, e.message, 400);
+    }
+    this.calls.push({ operation, at: Date.now(), input });
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+    res.end(JSON.stringify(output));
+  }
+
+  /** The documented bucket of an action (one per group), or undefined when it is not throttled. */
+  private bucketFor(operation: string): TokenBucket | undefined {
+    const spec = ECS_BUCKETS[operation];
+    if (!spec) return undefined;
+    let bucket = this.buckets.get(spec.group);
+    if (!bucket) {
+      bucket = new TokenBucket(spec.burst, spec.perSecond);
+      this.buckets.set(spec.group, bucket);
+    }
+    return bucket;
   }
 
   private error(res: http.ServerResponse, operation: string, input: any, type: string, message: string, status: number) {
@@ -254,6 +313,7 @@ export class EcsEmulator {
         desiredStatus: task.desiredStatus,
         launchType: 'FARGATE',
         createdAt: task.createdAt / 1000,
+        ...(task.startedAt ? { startedAt: task.startedAt / 1000 } : {}),
         attachments: [{
           id: randomUUID(),
           type: 'ElasticNetworkInterface',
@@ -330,6 +390,7 @@ export class EcsEmulator {
       }
     }
     task.status = 'RUNNING';
+    task.startedAt = Date.now();
   }
 
   private async retire(task: EmulatedTask): Promise<void> {

@@ -75,6 +75,11 @@ export class LambdaHost {
     });
   }
 
+  /** The function's process, e.g. to give it a Lambda's CPU share (bench/scrape-scale.ts). */
+  public get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
   public invoke(event: unknown): Promise<any> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
