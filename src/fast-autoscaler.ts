@@ -1,4 +1,5 @@
 import { Annotations, Duration, Size, SizeRoundingBehavior, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -8,7 +9,11 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { AutoscalerAlarms } from './autoscaler-alarms';
+import { AutoscalerDashboard } from './autoscaler-dashboard';
+import { AutoscalerMetrics } from './autoscaler-metrics';
 import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
+import { ControllerMetric } from './controller/controller-metrics';
 import { defaultControllerMemoryMb } from './controller-memory';
 import { DEFAULT_PROXY_TIMEOUT_SECONDS } from './proxy-nginx-config';
 import { addProxySidecar, PROXY_CONTAINER_NAME, proxyTargetGroupErrors } from './proxy-sidecar';
@@ -133,6 +138,30 @@ export interface FastAutoscalerProps {
   readonly topic?: sns.ITopic;
 
   /**
+   * Create the alarms that tell when the autoscaler cannot do its job: the loop stopped
+   * ticking, the tasks' status reads fail, the load asks for more than `maxTasks`, runs give
+   * up, scheduled starts are lost (what each means: the README, "Alarms"). They are the
+   * attributes `stoppedTickingAlarm` and so on.
+   * @default true
+   */
+  readonly createAlarms?: boolean;
+
+  /**
+   * What every alarm does when it fires and when it clears, such as
+   * `new cloudwatch_actions.SnsAction(topic)`. Only used when `createAlarms` is true.
+   * @default - no action: the alarms change state and nobody is told
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+
+  /**
+   * Create a CloudWatch dashboard that shows the load, the recommendation, the desired,
+   * running and pending tasks with the scaling actions, the status reads, the tick duration
+   * and the alarms on one page.
+   * @default false
+   */
+  readonly createDashboard?: boolean;
+
+  /**
    * The share of task scrapes (0 to 1) that may fail in one tick before the controller
    * holds instead of deciding on partial data.
    * @default 0.5
@@ -221,6 +250,51 @@ export class FastAutoscaler extends Construct {
    * The schedule that starts a control-loop run every minute.
    */
   public readonly schedule: scheduler.ISchedule;
+
+  /**
+   * Fires when no control-loop tick finished for two minutes (missing data breaches).
+   * @default - undefined when `createAlarms` is false
+   */
+  public readonly stoppedTickingAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * Fires when a fifth or more of the tasks' status reads failed every minute for five minutes.
+   * @default - undefined when `createAlarms` is false
+   */
+  public readonly failedScrapesAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * Fires when the load asked for more than `maxTasks` every minute for five minutes.
+   * @default - undefined when `createAlarms` is false
+   */
+  public readonly heldAtMaxTasksAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * Fires when a control-loop run failed (gave up after failures in a row) or timed out.
+   * @default - undefined when `createAlarms` is false
+   */
+  public readonly runsGivingUpAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * Fires when the schedule could not start a run, even after its retries.
+   * @default - undefined when `createAlarms` is false
+   */
+  public readonly startsDeadLetteredAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * Every alarm above, for a composite alarm or your own dashboard; empty when
+   * `createAlarms` is false.
+   */
+  public readonly alarms: cloudwatch.IAlarm[];
+
+  /**
+   * The autoscaler's dashboard.
+   * @default - undefined unless `createDashboard` is true
+   */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  /** Builds every `metricX()` with the dimensions the controller emits. */
+  private readonly controllerMetrics: AutoscalerMetrics;
 
   constructor(scope: Construct, id: string, props: FastAutoscalerProps) {
     super(scope, id);
@@ -324,9 +398,144 @@ export class FastAutoscaler extends Construct {
     this.stateTable = loop.table;
     this.schedule = loop.schedule;
 
+    this.controllerMetrics = new AutoscalerMetrics(this, service.cluster.clusterName, service.serviceName);
+    const createAlarms = props.createAlarms ?? true;
+    if (createAlarms) {
+      const alarms = new AutoscalerAlarms(this, 'Alarms', {
+        metrics: this,
+        stateMachine: loop.stateMachine,
+        deadLetterQueue: loop.deadLetterQueue,
+        maxTasks,
+        action: props.alarmAction,
+        subject: `fast-autoscaler of ECS service ${service.serviceName} (cluster ${service.cluster.clusterName})`,
+      });
+      this.stoppedTickingAlarm = alarms.stoppedTicking;
+      this.failedScrapesAlarm = alarms.failedScrapes;
+      this.heldAtMaxTasksAlarm = alarms.heldAtMaxTasks;
+      this.runsGivingUpAlarm = alarms.runsGivingUp;
+      this.startsDeadLetteredAlarm = alarms.startsDeadLettered;
+      this.alarms = alarms.all;
+    } else {
+      this.alarms = [];
+      if (props.alarmAction) {
+        Annotations.of(this).addWarningV2('cdk-fast-autoscaler:alarmActionUnused',
+          '`alarmAction` is set but `createAlarms` is false: no alarm will ever run it.');
+      }
+    }
+    if (props.createDashboard ?? false) {
+      this.dashboard = new AutoscalerDashboard(this, 'Dashboard', {
+        metrics: this,
+        loadName: props.policy._render().metric,
+        maxTasks,
+        alarms: this.alarms,
+        title: `fast-autoscaler: ${this.node.path}`,
+      }).dashboard;
+    }
+
     this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, appPort, statusPort) });
     // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
     this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, proxyPort) });
+  }
+
+  /**
+   * Any metric the controller emits for this service, with its dimensions.
+   * @param metricName the metric's name, such as `Load`
+   * @default - Average over 1 minute
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(metricName, { statistic: cloudwatch.Stats.AVERAGE }, props);
+  }
+
+  /**
+   * The load: the scaling metric summed over the tasks that gave a value (connections,
+   * requests in flight, or requests per second). Emitted on ticks where a task answered.
+   * @default - Average over 1 minute
+   */
+  public metricLoad(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.LOAD, { statistic: cloudwatch.Stats.AVERAGE, label: 'Load' }, props);
+  }
+
+  /**
+   * The load per task that gave a value.
+   * @default - Average over 1 minute
+   */
+  public metricLoadPerTask(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.LOAD_PER_TASK, { statistic: cloudwatch.Stats.AVERAGE, label: 'Load per task' }, props);
+  }
+
+  /**
+   * The tasks the load asks for under the policy: at least `minTasks`, and, unlike the
+   * desired count, not capped at `maxTasks`.
+   * @default - Maximum over 1 minute
+   */
+  public metricRecommendation(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.RECOMMENDATION, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Recommendation' }, props);
+  }
+
+  /**
+   * The service's desired count after each tick (in a dry run, the unchanged one).
+   * @default - Maximum over 1 minute
+   */
+  public metricDesiredTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.DESIRED_TASKS, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Desired tasks' }, props);
+  }
+
+  /**
+   * The tasks that serve (desired and last status RUNNING), as the controller saw them.
+   * @default - Average over 1 minute
+   */
+  public metricRunningTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.RUNNING_TASKS, { statistic: cloudwatch.Stats.AVERAGE, label: 'Running tasks' }, props);
+  }
+
+  /**
+   * The tasks on their way (PROVISIONING, PENDING, ACTIVATING), as the controller saw them.
+   * @default - Average over 1 minute
+   */
+  public metricPendingTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.PENDING_TASKS, { statistic: cloudwatch.Stats.AVERAGE, label: 'Pending tasks' }, props);
+  }
+
+  /**
+   * Scaling actions: 1 for each tick that scaled out or in (in a dry run, would have), 0 for
+   * each that held.
+   * @default - Sum over 1 minute
+   */
+  public metricScalingActions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.SCALING_ACTIONS, { statistic: cloudwatch.Stats.SUM, label: 'Scaling actions' }, props);
+  }
+
+  /**
+   * The serving tasks whose status page a tick tried to read.
+   * @default - Sum over 1 minute
+   */
+  public metricScrapedTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.TASKS_SCRAPED, { statistic: cloudwatch.Stats.SUM, label: 'Status reads' }, props);
+  }
+
+  /**
+   * The status reads that gave no usable page (a timeout, a refused connection, not a
+   * stub_status page, a task ECS listed but could not describe).
+   * @default - Sum over 1 minute
+   */
+  public metricFailedScrapes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.SCRAPES_FAILED, { statistic: cloudwatch.Stats.SUM, label: 'Failed status reads' }, props);
+  }
+
+  /**
+   * How long the controller took for one tick, in milliseconds.
+   * @default - Average over 1 minute
+   */
+  public metricTickDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.TICK_DURATION, { statistic: cloudwatch.Stats.AVERAGE, label: 'Tick duration' }, props);
+  }
+
+  /**
+   * Ticks the controller finished: one data point of 1 each. No data means the loop stopped.
+   * @default - Sum over 1 minute
+   */
+  public metricTicks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.TICKS, { statistic: cloudwatch.Stats.SUM, label: 'Ticks' }, props);
   }
 
   /**
