@@ -1,0 +1,219 @@
+/**
+ * What the proxy sidecar costs: the same small-response app measured directly and through
+ * a real nginx running the rendered sidecar configuration, side by side in one run at the
+ * same concurrency, alternating rounds so that a neighbour's load hits both alike.
+ *
+ * - Added latency (p50, p99) at a moderate fixed rate, direct and proxy loaded at the same
+ *   time (so that the noise of a shared machine hits both alike), from autocannon's
+ *   per-response hrtime (its histogram rounds to whole milliseconds).
+ * - Throughput at saturation, GET and POST (a POST opens a new connection to the app), in
+ *   alternating runs, with the CPU time the app and nginx spent per request (from /proc):
+ *   in a task, nginx and the app share the same vCPUs.
+ * - nginx worker memory (RSS from /proc) per 1,000 open idle keep-alive connections.
+ *
+ *   npx ts-node -P tsconfig.dev.json bench/proxy-overhead.ts [seconds per run, default 10]
+ */
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import autocannon from 'autocannon';
+import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
+import { freePort, NGINX_BINARY, NginxTask } from '../test/support/nginx-task';
+
+const ADDRESS = '127.0.3.1';
+const SECONDS = Number(process.argv[2] ?? 10);
+const MODERATE = { connections: 5, rate: 500, seconds: SECONDS };
+const SATURATED = { connections: 50, seconds: SECONDS };
+const ROUNDS = 2;
+const IDLE_CONNECTIONS = [1000, 4000];
+
+/** A small app with Node's default keep-alive timeout (5 s), in its own process. */
+const APP_SOURCE = `
+const http = require('http');
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { res.setHeader('content-type', 'text/plain'); res.end('ok\\n'); });
+});
+server.listen(0, '127.0.0.1', () => process.send(server.address().port));
+`;
+
+interface Target { readonly name: 'direct' | 'proxy'; readonly url: string }
+interface Run {
+  readonly latenciesMs: number[];
+  readonly requestsPerSecond: number;
+  readonly failures: number;
+  /** CPU time per request, in microseconds, of the app and of nginx's worker. */
+  readonly appCpuUs: number;
+  readonly nginxCpuUs: number;
+}
+
+/** The processes whose CPU time is counted. */
+const processes = { app: [] as number[], nginx: [] as number[] };
+
+/** User + system CPU time of these processes, in microseconds (from /proc/<pid>/stat, 100 ticks a second). */
+function cpuUs(pids: number[]): number {
+  return pids.reduce((n, pid) => {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return n + (Number(fields[11]) + Number(fields[12])) * 10_000;
+  }, 0);
+}
+
+async function startApp(): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['-e', APP_SOURCE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', m => resolve(Number(m)));
+    child.once('exit', code => reject(new Error(`the app exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+function load(target: Target, o: { connections: number; seconds: number; rate?: number; method?: 'GET' | 'POST' }): Promise<Run> {
+  return new Promise<Run>((resolve, reject) => {
+    const latenciesMs: number[] = [];
+    const cpuBefore = { app: cpuUs(processes.app), nginx: cpuUs(processes.nginx) };
+    const instance = autocannon({
+      url: target.url,
+      connections: o.connections,
+      duration: o.seconds,
+      overallRate: o.rate,
+      method: o.method ?? 'GET',
+      body: o.method === 'POST' ? 'small body' : undefined,
+    }, (err, result) => {
+      if (err) return reject(err);
+      const requests = Math.max(1, result.requests.total);
+      resolve({
+        latenciesMs,
+        requestsPerSecond: result.requests.total / result.duration,
+        failures: result.errors + result.timeouts + result.non2xx,
+        appCpuUs: (cpuUs(processes.app) - cpuBefore.app) / requests,
+        nginxCpuUs: (cpuUs(processes.nginx) - cpuBefore.nginx) / requests,
+      });
+    });
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => latenciesMs.push(responseTimeMs));
+  });
+}
+
+/**
+ * Rounds of direct and proxy, the runs of each target pooled: at the same time when
+ * `together` (for latency at a fixed rate), else one after the other, the order swapped
+ * every round (for throughput, where they would compete).
+ */
+async function sideBySide(targets: Target[], o: Parameters<typeof load>[1], together: boolean): Promise<Record<Target['name'], Run>> {
+  const pooled: Record<string, Run[]> = { direct: [], proxy: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    if (together) {
+      await Promise.all(targets.map(t => load(t, { ...o, seconds: 2 }))); // warm-up, discarded
+      const runs = await Promise.all(targets.map(t => load(t, o)));
+      targets.forEach((t, i) => pooled[t.name].push(runs[i]));
+      continue;
+    }
+    for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+      await load(target, { ...o, seconds: 2 }); // warm-up, discarded
+      pooled[target.name].push(await load(target, o));
+    }
+  }
+  const mean = (runs: Run[], f: (r: Run) => number) => runs.reduce((n, r) => n + f(r), 0) / runs.length;
+  const merge = (runs: Run[]): Run => ({
+    latenciesMs: runs.flatMap(r => r.latenciesMs),
+    requestsPerSecond: mean(runs, r => r.requestsPerSecond),
+    failures: runs.reduce((n, r) => n + r.failures, 0),
+    appCpuUs: mean(runs, r => r.appCpuUs),
+    nginxCpuUs: mean(runs, r => r.nginxCpuUs),
+  });
+  return { direct: merge(pooled.direct), proxy: merge(pooled.proxy) };
+}
+
+function rssKiB(pids: number[]): number {
+  return pids.reduce((n, pid) => n + Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN), 0);
+}
+
+/** Opens `n` connections to the proxy, sends one request on each and leaves it idle. */
+async function openIdle(port: number, n: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  for (let batch = 0; batch < n; batch += 200) {
+    sockets.push(...await Promise.all(Array.from({ length: Math.min(200, n - batch) }, () => new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ host: ADDRESS, port }, () => socket.write(`GET / HTTP/1.1\r\nHost: ${ADDRESS}\r\n\r\n`));
+      socket.once('data', () => resolve(socket));
+      socket.once('error', reject);
+    }))));
+  }
+  return sockets;
+}
+
+async function main() {
+  const app = await startApp();
+  const ports = { proxyPort: await freePort(ADDRESS), statusPort: await freePort(ADDRESS) };
+  const task = await NginxTask.start({ address: ADDRESS, ...ports, appPort: app.port });
+  try {
+    const targets: Target[] = [
+      { name: 'direct', url: `http://127.0.0.1:${app.port}/` },
+      { name: 'proxy', url: `http://${ADDRESS}:${task.options.proxyPort}/` },
+    ];
+    const workers = task.workerPids();
+    processes.app = [app.child.pid!];
+    processes.nginx = workers;
+    const moderate = await sideBySide(targets, MODERATE, true);
+    const saturatedGet = await sideBySide(targets, SATURATED, false);
+    const saturatedPost = await sideBySide(targets, { ...SATURATED, method: 'POST' }, false);
+
+    const baseline = rssKiB(workers);
+    const memory: Array<{ connections: number; rss: number }> = [];
+    let open: net.Socket[] = [];
+    for (const n of IDLE_CONNECTIONS) {
+      open.push(...await openIdle(task.options.proxyPort, n - open.length));
+      await new Promise(resolve => setTimeout(resolve, 500));
+      memory.push({ connections: n, rss: rssKiB(workers) });
+    }
+    open.forEach(s => s.destroy());
+    open = [];
+
+    const p = (run: Run, q: number) => percentile(run.latenciesMs, q);
+    const added = (q: number) => p(moderate.proxy, q) - p(moderate.direct, q);
+    const getRatio = saturatedGet.proxy.requestsPerSecond / saturatedGet.direct.requestsPerSecond;
+    const postRatio = saturatedPost.proxy.requestsPerSecond / saturatedPost.direct.requestsPerSecond;
+    const perThousand = (m: { connections: number; rss: number }) => ((m.rss - baseline) / 1024) * (1000 / m.connections);
+    // In a CPU-bound task nginx's CPU comes out of the app's: throughput at equal CPU.
+    const cpuRatio = (r: Record<Target['name'], Run>) => r.direct.appCpuUs / (r.proxy.appCpuUs + r.proxy.nginxCpuUs);
+    const cpuCells = (r: Record<Target['name'], Run>) =>
+      `${fixed(r.direct.appCpuUs, 1)} µs | ${fixed(r.proxy.appCpuUs, 1)} µs + nginx ${fixed(r.proxy.nginxCpuUs, 1)} µs | ${fixed(cpuRatio(r) * 100, 0)} % of direct at equal CPU |`;
+    const failures = [moderate, saturatedGet, saturatedPost].reduce((n, r) => n + r.direct.failures + r.proxy.failures, 0);
+    const met = (ok: boolean) => (ok ? 'met' : '**not met**');
+
+    writeResults('Proxy overhead', 'npx ts-node -P tsconfig.dev.json bench/proxy-overhead.ts', [
+      `A Node.js app answering \`ok\` (3 bytes), reached directly and through nginx ${nginxVersion()} running the rendered sidecar`,
+      'configuration with one worker (a small Fargate task), both on loopback; autocannon in the benchmark\'s process, the app in its own.',
+      `${ROUNDS} rounds, direct and proxy alternating, each run after a 2 s warm-up. The machine was shared with other agents'`,
+      'builds and tests while this ran: absolute figures are noisy, the side-by-side differences less so.',
+      '',
+      '| measure | direct | through the proxy | cost of the proxy |',
+      '| --- | --- | --- | --- |',
+      `| latency p50, ${MODERATE.rate} req/s over ${MODERATE.connections} connections each, both at once | ${fixed(p(moderate.direct, 50), 3)} ms | ${fixed(p(moderate.proxy, 50), 3)} ms | +${fixed(added(50), 3)} ms |`,
+      `| latency p99, same load | ${fixed(p(moderate.direct, 99), 3)} ms | ${fixed(p(moderate.proxy, 99), 3)} ms | +${fixed(added(99), 3)} ms |`,
+      `| GET throughput, ${SATURATED.connections} connections, saturated | ${Math.round(saturatedGet.direct.requestsPerSecond)} req/s | ${Math.round(saturatedGet.proxy.requestsPerSecond)} req/s | ${fixed(getRatio * 100, 0)} % of direct |`,
+      `| POST throughput (a new connection to the app each), same | ${Math.round(saturatedPost.direct.requestsPerSecond)} req/s | ${Math.round(saturatedPost.proxy.requestsPerSecond)} req/s | ${fixed(postRatio * 100, 0)} % of direct |`,
+      `| CPU per GET (app; app + nginx) | ${cpuCells(saturatedGet)}`,
+      `| CPU per POST, same | ${cpuCells(saturatedPost)}`,
+      '',
+      `Failed or non-2xx responses in all runs: ${failures}.`,
+      '',
+      `nginx worker memory (RSS) with idle keep-alive connections open (one request done on each), from ${fixed(baseline / 1024, 1)} MiB with none:`,
+      '',
+      '| open idle connections | worker RSS | per 1,000 connections |',
+      '| --- | --- | --- |',
+      ...memory.map(m => `| ${m.connections} | ${fixed(m.rss / 1024, 1)} MiB | ${fixed(perThousand(m), 2)} MiB |`),
+      '',
+      `Goals: p99 added ≤ 1 ms at moderate load: ${met(added(99) <= 1)} (+${fixed(added(99), 3)} ms); `
+        + `GET throughput ≥ 80 % of direct for small responses: ${met(getRatio >= 0.8)} (${fixed(getRatio * 100, 0)} %).`,
+    ].join('\n'));
+  } finally {
+    await task.stop();
+    app.child.kill();
+  }
+}
+
+function nginxVersion(): string {
+  const out = spawnSync(NGINX_BINARY, ['-v'], { encoding: 'utf8' });
+  return /nginx\/([\d.]+)/.exec(out.stderr)?.[1] ?? '';
+}
+
+runBenchmark(main);
