@@ -6,6 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
+import { alarmDefinition, evaluateAlarm } from './support/alarm-evaluator';
 import { monitoredMetrics } from './support/monitored-metrics';
 import { typicalStack } from './support/typical-stack';
 import { ControllerMetric } from '../src/controller/controller-metrics';
@@ -233,3 +234,29 @@ function webService(stack: Stack, cluster: ecs.ICluster, id: string, serviceName
   });
   return new ecs.FargateService(stack, id, { cluster, taskDefinition, serviceName });
 }
+
+describe('the alarm evaluator the end-to-end proof relies on', () => {
+  const stopped = { period: 60, statistic: 'Sum' as const, comparisonOperator: 'LessThanThreshold', threshold: 1, evaluationPeriods: 2, datapointsToAlarm: 2 };
+  const minute = 60_000;
+  // A tick every 3 s through minutes 10 and 11, then nothing.
+  const ticks = Array.from({ length: 40 }, (_, i) => ({ timestamp: 10 * minute + i * 3000, value: 1 }));
+
+  test('missing data breaching: two empty minutes alarm, one does not', () => {
+    const alarm = { ...stopped, treatMissingData: 'breaching' as const };
+    expect(evaluateAlarm(alarm, ticks, 12 * minute)).toBe('OK');
+    expect(evaluateAlarm(alarm, ticks, 13 * minute)).toBe('OK');
+    expect(evaluateAlarm(alarm, ticks, 14 * minute)).toBe('ALARM');
+  });
+
+  test('missing data not breaching: the same silence never alarms', () => {
+    const alarm = { ...stopped, treatMissingData: 'notBreaching' as const };
+    expect(evaluateAlarm(alarm, ticks, 14 * minute)).toBe('OK');
+    expect(evaluateAlarm({ ...stopped, treatMissingData: 'missing' }, ticks, 14 * minute)).toBe('INSUFFICIENT_DATA');
+  });
+
+  test('reads a synthesized single-metric alarm', () => {
+    const { stack, autoscaler } = typicalStack();
+    const id = stack.getLogicalId(autoscaler.stoppedTickingAlarm!.node.defaultChild as cloudwatch.CfnAlarm);
+    expect(alarmDefinition(Template.fromStack(stack).toJSON().Resources[id].Properties)).toEqual({ ...stopped, treatMissingData: 'breaching' });
+  });
+});

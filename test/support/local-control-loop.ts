@@ -99,6 +99,8 @@ export class LocalControlLoop {
   }
 
   public readonly ticks: TickLog[] = [];
+  /** Every EMF record the function printed (CloudWatch's input for the metrics), with when the parent saw it. */
+  public readonly emfRecords: Array<Record<string, any> & { readonly seenAt: number }> = [];
   public readonly runs: RunHandle[] = [];
   /** Every state the executions entered, in order: [run, state, when]. */
   public readonly transitions: Array<[string, string, number]> = [];
@@ -204,6 +206,7 @@ export class LocalControlLoop {
     } catch {
       return;
     }
+    if (record._aws) this.emfRecords.push({ ...record, seenAt: Date.now() });
     if (record.message !== 'tick') return;
     const tick = { ...record, seenAt: Date.now() } as TickLog;
     this.ticks.push(tick);
