@@ -27,17 +27,26 @@ const SATURATED = { connections: 50, seconds: SECONDS };
 const ROUNDS = 2;
 const IDLE_CONNECTIONS = [1000, 4000];
 
-/** A small app with Node's default keep-alive timeout (5 s), in its own process. */
+/**
+ * A small app with Node's default keep-alive timeout (5 s), in its own process; `?work=N`
+ * spends N µs of CPU on the request first, as an app that does something would.
+ */
 const APP_SOURCE = `
 const http = require('http');
 const server = http.createServer((req, res) => {
   req.resume();
-  req.on('end', () => { res.setHeader('content-type', 'text/plain'); res.end('ok\\n'); });
+  req.on('end', () => {
+    const work = Number((/work=(\\d+)/.exec(req.url) || [])[1] || 0) * 1000;
+    for (const start = process.hrtime.bigint(); Number(process.hrtime.bigint() - start) < work;);
+    res.setHeader('content-type', 'text/plain');
+    res.end('ok\\n');
+  });
 });
 server.listen(0, '127.0.0.1', () => process.send(server.address().port));
 `;
 
 interface Target { readonly name: 'direct' | 'proxy'; readonly url: string }
+const WORK_US = 100;
 interface Run {
   readonly latenciesMs: number[];
   readonly requestsPerSecond: number;
@@ -67,12 +76,14 @@ async function startApp(): Promise<{ port: number; child: ChildProcess }> {
   return { port, child };
 }
 
-function load(target: Target, o: { connections: number; seconds: number; rate?: number; method?: 'GET' | 'POST' }): Promise<Run> {
+interface LoadOptions { connections: number; seconds: number; rate?: number; method?: 'GET' | 'POST'; path?: string }
+
+function load(target: Target, o: LoadOptions): Promise<Run> {
   return new Promise<Run>((resolve, reject) => {
     const latenciesMs: number[] = [];
     const cpuBefore = { app: cpuUs(processes.app), nginx: cpuUs(processes.nginx) };
     const instance = autocannon({
-      url: target.url,
+      url: `${target.url}${o.path ?? ''}`,
       connections: o.connections,
       duration: o.seconds,
       overallRate: o.rate,
@@ -98,7 +109,7 @@ function load(target: Target, o: { connections: number; seconds: number; rate?: 
  * `together` (for latency at a fixed rate), else one after the other, the order swapped
  * every round (for throughput, where they would compete).
  */
-async function sideBySide(targets: Target[], o: Parameters<typeof load>[1], together: boolean): Promise<Record<Target['name'], Run>> {
+async function sideBySide(targets: Target[], o: LoadOptions, together: boolean): Promise<Record<Target['name'], Run>> {
   const pooled: Record<string, Run[]> = { direct: [], proxy: [] };
   for (let round = 0; round < ROUNDS; round++) {
     if (together) {
@@ -155,6 +166,7 @@ async function main() {
     const moderate = await sideBySide(targets, MODERATE, true);
     const saturatedGet = await sideBySide(targets, SATURATED, false);
     const saturatedPost = await sideBySide(targets, { ...SATURATED, method: 'POST' }, false);
+    const saturatedWork = await sideBySide(targets, { ...SATURATED, path: `?work=${WORK_US}` }, false);
 
     const baseline = rssKiB(workers);
     const memory: Array<{ connections: number; rss: number }> = [];
@@ -171,12 +183,13 @@ async function main() {
     const added = (q: number) => p(moderate.proxy, q) - p(moderate.direct, q);
     const getRatio = saturatedGet.proxy.requestsPerSecond / saturatedGet.direct.requestsPerSecond;
     const postRatio = saturatedPost.proxy.requestsPerSecond / saturatedPost.direct.requestsPerSecond;
+    const workRatio = saturatedWork.proxy.requestsPerSecond / saturatedWork.direct.requestsPerSecond;
     const perThousand = (m: { connections: number; rss: number }) => ((m.rss - baseline) / 1024) * (1000 / m.connections);
     // In a CPU-bound task nginx's CPU comes out of the app's: throughput at equal CPU.
     const cpuRatio = (r: Record<Target['name'], Run>) => r.direct.appCpuUs / (r.proxy.appCpuUs + r.proxy.nginxCpuUs);
     const cpuCells = (r: Record<Target['name'], Run>) =>
       `${fixed(r.direct.appCpuUs, 1)} µs | ${fixed(r.proxy.appCpuUs, 1)} µs + nginx ${fixed(r.proxy.nginxCpuUs, 1)} µs | ${fixed(cpuRatio(r) * 100, 0)} % of direct at equal CPU |`;
-    const failures = [moderate, saturatedGet, saturatedPost].reduce((n, r) => n + r.direct.failures + r.proxy.failures, 0);
+    const failures = [moderate, saturatedGet, saturatedPost, saturatedWork].reduce((n, r) => n + r.direct.failures + r.proxy.failures, 0);
     const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 
     writeResults('Proxy overhead', 'npx ts-node -P tsconfig.dev.json bench/proxy-overhead.ts', [
@@ -191,8 +204,10 @@ async function main() {
       `| latency p99, same load | ${fixed(p(moderate.direct, 99), 3)} ms | ${fixed(p(moderate.proxy, 99), 3)} ms | +${fixed(added(99), 3)} ms |`,
       `| GET throughput, ${SATURATED.connections} connections, saturated | ${Math.round(saturatedGet.direct.requestsPerSecond)} req/s | ${Math.round(saturatedGet.proxy.requestsPerSecond)} req/s | ${fixed(getRatio * 100, 0)} % of direct |`,
       `| POST throughput (a new connection to the app each), same | ${Math.round(saturatedPost.direct.requestsPerSecond)} req/s | ${Math.round(saturatedPost.proxy.requestsPerSecond)} req/s | ${fixed(postRatio * 100, 0)} % of direct |`,
+      `| GET throughput, the app spending ${WORK_US} µs of CPU a request, same | ${Math.round(saturatedWork.direct.requestsPerSecond)} req/s | ${Math.round(saturatedWork.proxy.requestsPerSecond)} req/s | ${fixed(workRatio * 100, 0)} % of direct |`,
       `| CPU per GET (app; app + nginx) | ${cpuCells(saturatedGet)}`,
       `| CPU per POST, same | ${cpuCells(saturatedPost)}`,
+      `| CPU per GET, the app spending ${WORK_US} µs | ${cpuCells(saturatedWork)}`,
       '',
       `Failed or non-2xx responses in all runs: ${failures}.`,
       '',

@@ -5,6 +5,7 @@
  * streamed bytes arrive).
  */
 import * as http from 'http';
+import { STATUS_PATH } from '../../src/proxy-nginx-config';
 import { endToEnd, exchange, Exchange, observable, rawConversation, Target } from '../support/http-exchange';
 import { freePort, NginxTask } from '../support/nginx-task';
 import { EchoReply, TransparencyApp } from '../support/transparency-app';
@@ -337,5 +338,21 @@ describe("nginx's own answers", () => {
     } finally {
       await task.stop();
     }
+  });
+});
+
+describe('what the autoscaler reads', () => {
+  test('stub_status counts every request once, whichever way it reaches the app', async () => {
+    const status: Target = { name: 'proxy', host: ADDRESS, port: nginx.options.statusPort };
+    const requests = async () => {
+      const page = (await exchange(status, { path: STATUS_PATH })).body.toString();
+      return Number(/\n\s*\d+\s+\d+\s+(\d+)\s*\n/.exec(page)![1]);
+    };
+    const before = await requests();
+    await exchange(proxy, { path: '/echo' });
+    await exchange(proxy, { method: 'POST', path: '/echo', body: [Buffer.from('x')] });
+    await exchange(proxy, { method: 'DELETE', path: '/echo' });
+    // Three proxied requests and the second status read.
+    expect(await requests()).toBe(before + 4);
   });
 });
