@@ -105,7 +105,9 @@ export function renderProxyNginxConfig(o: ProxyNginxConfigOptions): string {
     '  }',
     '  upstream fast_autoscaler_app_reused {',
     `    server ${app};`,
-    '    keepalive 64;',
+    // Idle connections kept per worker: enough that a busy task does not open and close
+    // one per request (they are closed after a second of idleness anyway).
+    '    keepalive 512;',
     `    keepalive_timeout ${APP_KEEPALIVE_TIMEOUT_SECONDS}s;`,
     '  }',
     '  upstream fast_autoscaler_app_new {',
