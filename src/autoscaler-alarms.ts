@@ -37,7 +37,7 @@ export const SUSTAINED_MINUTES = 5;
  * What each means and what to do is in the README ("Alarms").
  */
 export class AutoscalerAlarms extends Construct {
-  /** No tick finished for two minutes: nothing scales the service. */
+  /** No tick measured the service for two minutes: nothing scales it. */
   public readonly stoppedTicking: cloudwatch.Alarm;
   /** A fifth or more of the tasks' status pages unread, minute after minute. */
   public readonly failedScrapes: cloudwatch.Alarm;
@@ -55,7 +55,7 @@ export class AutoscalerAlarms extends Construct {
 
     // Missing data is the point: a loop that stopped emits nothing, not zero.
     this.stoppedTicking = new cloudwatch.Alarm(this, 'StoppedTicking', {
-      alarmDescription: `${subject}: no control-loop tick finished for ${STOPPED_TICKING_MINUTES} minutes, so nothing scales the service. See the README, "Alarms".`,
+      alarmDescription: `${subject}: no control-loop tick measured the service for ${STOPPED_TICKING_MINUTES} minutes, so nothing scales it. See the README, "Alarms".`,
       metric: metrics.metricTicks({ statistic: cloudwatch.Stats.SUM, period: minute }),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: 1,

@@ -252,7 +252,7 @@ export class FastAutoscaler extends Construct {
   public readonly schedule: scheduler.ISchedule;
 
   /**
-   * Fires when no control-loop tick finished for two minutes (missing data breaches).
+   * Fires when no control-loop tick measured the service for two minutes (missing data breaches).
    * @default - undefined when `createAlarms` is false
    */
   public readonly stoppedTickingAlarm?: cloudwatch.IAlarm;
@@ -531,7 +531,8 @@ export class FastAutoscaler extends Construct {
   }
 
   /**
-   * Ticks the controller finished: one data point of 1 each. No data means the loop stopped.
+   * Ticks that measured the service (asked ECS for its tasks and read them): one data point
+   * of 1 each. No data means the loop stopped, or runs but cannot see the service.
    * @default - Sum over 1 minute
    */
   public metricTicks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

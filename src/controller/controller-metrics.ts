@@ -18,7 +18,10 @@ export const DIMENSION_SERVICE = 'ServiceName';
 
 /** The controller's metrics, by what they measure. */
 export const ControllerMetric = {
-  /** One per tick the controller finished (a tick that throws emits nothing). */
+  /**
+   * One per tick that measured the service (asked ECS for its tasks and went on to read
+   * them). A tick that throws, or ends early (a lost lease, ECS not answering), emits none.
+   */
   TICKS: 'Ticks',
   /** How long the handler took for one tick, in milliseconds. */
   TICK_DURATION: 'TickDuration',

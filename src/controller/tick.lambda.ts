@@ -61,15 +61,16 @@ export async function handler(event: TickEvent): Promise<TickResult> {
 }
 
 /**
- * One EMF record per tick. `Ticks` always: its absence is what the "stopped ticking" alarm
- * sees. The service's figures only when the tick measured it (a tick that ended early, on a
- * lost lease or an ECS error, asked ECS nothing); the load only when some task gave a value.
+ * One EMF record per tick. `Ticks` and the service's figures only when the tick measured the
+ * service (a tick that ended early, on a lost lease or an ECS error, has no ECS calls in its
+ * figures): a loop that runs but cannot see the service is as stopped as one that does not
+ * run, and the "stopped ticking" alarm should say so. The load only when some task gave a value.
  */
 function publishMetrics(r: TickResult, tickMs: number) {
   const f = r.figures;
-  metrics.addMetric(M.TICKS, MetricUnit.Count, 1);
   metrics.addMetric(M.TICK_DURATION, MetricUnit.Milliseconds, tickMs);
   if (Object.keys(f.ecsCalls).length > 0) {
+    metrics.addMetric(M.TICKS, MetricUnit.Count, 1);
     metrics.addMetric(M.DESIRED_TASKS, MetricUnit.Count, config.dryRun ? r.previousDesiredCount : r.desiredCount);
     metrics.addMetric(M.RUNNING_TASKS, MetricUnit.Count, f.running);
     metrics.addMetric(M.PENDING_TASKS, MetricUnit.Count, f.starting);

@@ -28,6 +28,10 @@ test('the handler logs one structured line and emits one EMF record per tick, na
     expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, reason: 'desired count 1 is below minTasks 2' });
     // A second tick: the dimensions must outlive the first publish.
     await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
+    // A third that cannot reach ECS: it holds, and counts as no tick for the stopped-ticking alarm.
+    ecsMock.on(DescribeServicesCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const held = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
+    expect(held).toMatchObject({ action: 'HOLD', reason: expect.stringMatching(/^ECS did not answer/) });
   } finally {
     write.mockRestore();
     info.mockRestore();
@@ -37,12 +41,15 @@ test('the handler logs one structured line and emits one EMF record per tick, na
   const tick = records.find(r => r.message === 'tick');
   expect(tick).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, runId: 'r1', metric: 'ACTIVE_CONNECTIONS', scraped: 0 });
   const emf = records.filter(r => r._aws);
-  expect(emf).toHaveLength(2);
+  expect(emf).toHaveLength(3);
   for (const record of emf) {
-    // Exactly the two dimensions that name the service, and no powertools `service` dimension.
     expect(record._aws.CloudWatchMetrics).toEqual([expect.objectContaining({ Namespace: 'FastAutoscaler', Dimensions: [['ClusterName', 'ServiceName']] })]);
-    expect(record).toMatchObject({ ClusterName: 'c', ServiceName: 'web', Ticks: 1, RunningTasks: 0, PendingTasks: 0 });
+    expect(record).toMatchObject({ ClusterName: 'c', ServiceName: 'web', TickDuration: expect.any(Number) });
     expect(record).not.toHaveProperty('service');
+  }
+  expect(emf[2]._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: 'TickDuration', Unit: 'Milliseconds' }]);
+  for (const record of emf.slice(0, 2)) {
+    expect(record).toMatchObject({ Ticks: 1, RunningTasks: 0, PendingTasks: 0, TasksScraped: 0, ScrapesFailed: 0 });
   }
   expect(emf[0]).toMatchObject({ ScalingActions: 1, DesiredTasks: 2 });
 });
