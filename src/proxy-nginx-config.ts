@@ -75,6 +75,9 @@ export function renderProxyNginxConfig(o: ProxyNginxConfigOptions): string {
     // Idle connections from the load balancer stay open longer than its longest idle
     // timeout (4,000 s): closing one the load balancer is about to reuse is a 502 there.
     `  keepalive_timeout ${DEFAULT_PROXY_TIMEOUT_SECONDS}s;`,
+    // The app alone would serve any number of requests on one connection; nginx's default
+    // closes it after 1,000. Memory is still freed when keepalive_time (1 h) ends it.
+    '  keepalive_requests 10000;',
     // Request headers as the load balancer passes them: any name, and its limits
     // (16 KB a line, 64 KB in all; 32 KB buffers hold both with room for the ends of lines).
     '  underscores_in_headers on;',
