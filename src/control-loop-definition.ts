@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { SCALE_CALL } from './controller/scale-call-limits';
 
 /** Names of the states, which the local executor's overrides are keyed by. */
 export const StateNames = {
@@ -184,18 +185,19 @@ export function controlLoopDefinition(scope: Construct, props: ControlLoopDefini
       },
       iamResources: [service.serviceArn],
       resultPath: sfn.JsonPath.DISCARD,
-      // Setting the same desired count twice is harmless, so a call that hangs is retried.
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(10)),
+      // Setting the same desired count twice is harmless, so a call that hangs is retried, but
+      // only briefly: a call that lands late could undo a newer run's action (SCALE_CALL).
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(SCALE_CALL.timeoutSeconds)),
     });
     // Retriers are evaluated in order: the errors no retry cures first, with no attempts;
     // then everything else (throttling arrives as Ecs.EcsException), States.ALL alone and last.
     scale.addRetry({ errors: [...NON_RETRYABLE_SCALE_ERRORS], maxAttempts: 0 });
     scale.addRetry({
       errors: [sfn.Errors.ALL],
-      interval: Duration.seconds(1),
-      backoffRate: 2,
-      maxAttempts: 3,
-      maxDelay: Duration.seconds(4),
+      interval: Duration.seconds(SCALE_CALL.firstRetryDelaySeconds),
+      backoffRate: SCALE_CALL.backoffRate,
+      maxAttempts: SCALE_CALL.retries,
+      maxDelay: Duration.seconds(SCALE_CALL.maxRetryDelaySeconds),
       jitterStrategy: sfn.JitterType.FULL,
     });
     scale.addCatch(countFailure, { resultPath: '$.error' });

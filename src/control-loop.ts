@@ -13,6 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { controlLoopDefinition } from './control-loop-definition';
 import { CONFIG_ENV, ControllerConfig } from './controller/controller-config';
+import { scaleCallWorstCaseSeconds } from './controller/scale-call-limits';
 import { TickFunction } from './controller/tick-function';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
 
@@ -38,11 +39,11 @@ export function tickTimeoutSeconds(intervalSeconds: number): number {
 /**
  * How long a run drives the service at this interval: as long as possible while what may
  * follow its last tick still ends inside Express's five minutes. After the deadline a run
- * may still finish that tick (its timeout and two Lambda retries), a scale call (four
- * attempts of at most 10 s and their backoff, 47 s) and a notification (3 s).
+ * may still finish that tick (its timeout and two Lambda retries), a scale call (its
+ * attempts and their backoff, see SCALE_CALL) and a notification (3 s).
  */
 export function runSecondsFor(intervalSeconds: number): number {
-  const afterLastTick = tickTimeoutSeconds(intervalSeconds) + 3 + 47 + 3;
+  const afterLastTick = tickTimeoutSeconds(intervalSeconds) + 3 + Math.ceil(scaleCallWorstCaseSeconds()) + 3;
   const fits = Math.floor((EXPRESS_MAX_SECONDS - afterLastTick) / 10) * 10;
   return Math.min(RUN_SECONDS, fits);
 }

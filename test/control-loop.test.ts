@@ -12,6 +12,7 @@ import { fargateService, typicalStack } from './support/typical-stack';
 import { EXPRESS_MAX_SECONDS, runSecondsFor, SCHEDULE_PERIOD_SECONDS, tickTimeoutSeconds } from '../src/control-loop';
 import { MAX_CONSECUTIVE_FAILURES, NON_RETRYABLE_SCALE_ERRORS, notifyTimeoutSeconds } from '../src/control-loop-definition';
 import { integrationError, SDK_INTEGRATION_ERRORS } from './support/local-control-loop';
+import { SCALE_CALL, scaleCallWorstCaseSeconds } from '../src/controller/scale-call-limits';
 
 function definitionOf(template: Template): any {
   const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
@@ -42,7 +43,7 @@ describe('Scale retries what may pass, under Step Functions\' error names', () =
   test('the errors no retry cures come first, with no attempts; then States.ALL alone and last', () => {
     expect(scale.Retry).toEqual([
       { ErrorEquals: [...NON_RETRYABLE_SCALE_ERRORS], MaxAttempts: 0 },
-      { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 4, JitterStrategy: 'FULL' },
+      { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, MaxDelaySeconds: 2, JitterStrategy: 'FULL' },
     ]);
     expect(NON_RETRYABLE_SCALE_ERRORS).toEqual(expect.arrayContaining([
       'Ecs.ServiceNotFoundException', 'Ecs.ServiceNotActiveException', 'Ecs.ClusterNotFoundException',
@@ -53,7 +54,7 @@ describe('Scale retries what may pass, under Step Functions\' error names', () =
       expect(NON_RETRYABLE_SCALE_ERRORS).not.toContain(retried);
     }
     expect(scale.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'CountFailure' }]);
-    expect(scale.TimeoutSeconds).toBe(10);
+    expect(scale.TimeoutSeconds).toBe(SCALE_CALL.timeoutSeconds);
   });
 
   test('the local loop names errors as Step Functions does', () => {
@@ -89,8 +90,9 @@ describe('no blind minute', () => {
       const run = runSecondsFor(interval);
       // At least two lost starts in a row are covered.
       expect(run).toBeGreaterThanOrEqual(2 * SCHEDULE_PERIOD_SECONDS);
-      // The last tick (with its two Lambda retries), four scale attempts with backoff, a notification.
-      expect(run + tickTimeoutSeconds(interval) + 3 + 4 * 10 + 7 + notifyTimeoutSeconds(interval)).toBeLessThanOrEqual(EXPRESS_MAX_SECONDS);
+      // The last tick (with its two Lambda retries), the scale call's attempts with backoff, a notification.
+      const afterLastTick = tickTimeoutSeconds(interval) + 3 + scaleCallWorstCaseSeconds() + notifyTimeoutSeconds(interval);
+      expect(run + afterLastTick).toBeLessThanOrEqual(EXPRESS_MAX_SECONDS);
     }
     expect(runSecondsFor(3)).toBe(230);
     expect(definition.TimeoutSeconds).toBe(EXPRESS_MAX_SECONDS);

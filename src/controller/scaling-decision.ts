@@ -42,6 +42,14 @@ export interface DecisionInput {
   readonly drainingTasks?: number;
   /** The metric summed over the tasks that gave a value: a lower bound of the true total. */
   readonly total: number;
+  /**
+   * The standard deviation of `total` as an estimate (rates counted over a few seconds are
+   * noisy; connection counts are exact). Scale-out asks for the total less two of them,
+   * scale-in for the total plus two: noise alone then moves the count about once in 40
+   * ticks at worst in each direction, instead of ratcheting it up on every high reading.
+   * @default 0
+   */
+  readonly totalStdDev?: number;
   /** The scale-in window, including this tick's recommendation. */
   readonly window: WindowView;
   /** Another run's action younger than about two intervals, if any. */
@@ -73,6 +81,8 @@ function tolerance(x: number): number {
 export function policyDesired(policy: PolicyConfig, total: number, minTasks: number): number {
   if (policy.type === 'targetTracking') {
     const exact = total / policy.targetPerTask;
+    // A target so small that the quotient overflows asks for as many tasks as there can be.
+    if (!Number.isFinite(exact)) return Number.MAX_SAFE_INTEGER;
     return Math.max(0, Math.ceil(exact - tolerance(exact)));
   }
   let desired = minTasks;
@@ -91,6 +101,18 @@ export function recommend(i: Pick<DecisionInput, 'policy' | 'total' | 'minTasks'
   return clamp(policyDesired(i.policy, i.total, i.minTasks), i.minTasks, i.maxTasks);
 }
 
+/**
+ * What the policy asks for, given the noise of the total: the least it surely asks for
+ * (for scaling out) and the most it may ask for (for scaling in and the scale-in window).
+ */
+export function recommendationRange(i: Pick<DecisionInput, 'policy' | 'total' | 'totalStdDev' | 'minTasks' | 'maxTasks'>): { low: number; high: number } {
+  const margin = 2 * (i.totalStdDev ?? 0);
+  return {
+    low: recommend({ ...i, total: Math.max(0, i.total - margin) }),
+    high: recommend({ ...i, total: i.total + margin }),
+  };
+}
+
 /** Whether the tick saw every task's value. */
 export function isComplete(i: Pick<DecisionInput, 'scrapedTasks' | 'failedScrapes' | 'unknownValues'>): boolean {
   return i.scrapedTasks > 0 && i.failedScrapes === 0 && i.unknownValues === 0;
@@ -106,6 +128,7 @@ export function isComplete(i: Pick<DecisionInput, 'scrapedTasks' | 'failedScrape
 function decideAlone(i: DecisionInput): Decision {
   const current = i.desiredCount;
   const recommendation = recommend(i);
+  const { low, high } = recommendationRange(i);
   const complete = isComplete(i);
   const hold = (reason: string): Decision => ({ action: 'HOLD', desiredCount: current, recommendation, complete, reason });
   const readValues = i.scrapedTasks - i.failedScrapes - i.unknownValues;
@@ -113,19 +136,20 @@ function decideAlone(i: DecisionInput): Decision {
 
   // Below minTasks: straight to what the load needs, at least minTasks.
   if (current < i.minTasks) {
-    const desiredCount = Math.max(i.minTasks, Math.min(recommendation, current + i.maxScaleOutStep, i.maxTasks));
+    const desiredCount = Math.max(i.minTasks, Math.min(low, current + i.maxScaleOutStep, i.maxTasks));
     return { action: 'SCALE_OUT', desiredCount, recommendation, complete, reason: `desired count ${current} is below minTasks ${i.minTasks}` };
   }
 
-  if (measured && recommendation > current) {
-    const desiredCount = Math.min(recommendation, current + i.maxScaleOutStep, i.maxTasks);
+  if (measured && low > current) {
+    const desiredCount = Math.min(low, current + i.maxScaleOutStep, i.maxTasks);
     const partial = complete ? '' : ` (a lower bound: ${describeGaps(i)})`;
+    const noise = low < recommendation ? ` (at least ${low} allowing for the rate's noise)` : '';
     return {
       action: 'SCALE_OUT',
       desiredCount,
       recommendation,
       complete,
-      reason: `load ${round(i.total)} asks for ${recommendation} tasks, ${current} desired${partial}`,
+      reason: `load ${round(i.total)} asks for ${recommendation} tasks${noise}, ${current} desired${partial}`,
     };
   }
 
@@ -139,11 +163,15 @@ function decideAlone(i: DecisionInput): Decision {
   if (!measured) {
     return hold('first reading of the request counters: no rate yet');
   }
-  if (recommendation === current) return hold(`load ${round(i.total)} matches ${current} tasks`);
+  if (high >= current) {
+    return hold(high === recommendation
+      ? `load ${round(i.total)} matches ${current} tasks`
+      : `load ${round(i.total)} matches ${current} tasks within the rate's noise (${low} to ${high})`);
+  }
 
   // The recommendation is lower (or the count is above maxTasks): scale in only when
   // every guard lets it, and then at most halving, whatever the bounds say.
-  if (!i.scaleInEnabled) return hold(`load ${round(i.total)} asks for ${recommendation} tasks; scale-in is disabled`);
+  if (!i.scaleInEnabled) return hold(`load ${round(i.total)} asks for ${high} tasks; scale-in is disabled`);
   if (!complete) return hold(`scale-in waits for a tick that reads every task (${describeGaps(i)})`);
   if ((i.drainingTasks ?? 0) > 0) return hold(`scale-in waits for ${i.drainingTasks} stopping tasks to finish draining`);
   if (i.pendingCount > 0) return hold(`scale-in waits for ${i.pendingCount} pending tasks`);
@@ -174,8 +202,10 @@ export function decide(i: DecisionInput): Decision {
   if (d.action === 'SCALE_IN') {
     return { ...d, action: 'HOLD', desiredCount: i.desiredCount, reason: `run ${peer.runId} set ${peer.to} tasks ${ago}: scale-in waits` };
   }
-  if (d.desiredCount < peer.to) {
-    return { ...d, desiredCount: peer.to, reason: `${d.reason}; run ${peer.runId} set ${peer.to} tasks ${ago}, which stands` };
+  // A peer under another configuration (a deployment between runs) may have used other bounds.
+  const peerTo = clamp(peer.to, i.minTasks, i.maxTasks);
+  if (d.desiredCount < peerTo) {
+    return { ...d, desiredCount: peerTo, reason: `${d.reason}; run ${peer.runId} set ${peerTo} tasks ${ago}, which stands` };
   }
   return d;
 }

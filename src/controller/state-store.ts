@@ -53,16 +53,18 @@ export class StateStore {
     private readonly callTimeoutMs?: number,
   ) {}
 
-  private options() {
-    return this.callTimeoutMs !== undefined ? { abortSignal: AbortSignal.timeout(this.callTimeoutMs) } : {};
+  /** The call's own limit, and the caller's (the tick's deadline) when given. */
+  private options(signal?: AbortSignal) {
+    const signals = [...(this.callTimeoutMs !== undefined ? [AbortSignal.timeout(this.callTimeoutMs)] : []), ...(signal ? [signal] : [])];
+    return signals.length > 0 ? { abortSignal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {};
   }
 
-  public async load(): Promise<StoredState> {
+  public async load(signal?: AbortSignal): Promise<StoredState> {
     const out = await this.ddb.send(new GetItemCommand({
       TableName: this.table,
       Key: { pk: { S: this.key } },
       ConsistentRead: true,
-    }), this.options());
+    }), this.options(signal));
     if (!out.Item) return { state: EMPTY_STATE, version: 0 };
     const stored = JSON.parse(out.Item.state?.S ?? '{}') as Partial<ControllerState>;
     return {
@@ -73,7 +75,7 @@ export class StateStore {
   }
 
   /** Writes the state if nobody else wrote since `expectedVersion` was read; returns the new version. */
-  public async save(state: ControllerState, expectedVersion: number): Promise<number> {
+  public async save(state: ControllerState, expectedVersion: number, signal?: AbortSignal): Promise<number> {
     const version = expectedVersion + 1;
     try {
       await this.ddb.send(new PutItemCommand({
@@ -81,7 +83,7 @@ export class StateStore {
         Item: { pk: { S: this.key }, version: { N: String(version) }, state: { S: JSON.stringify(state) } },
         ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
         ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': { N: String(expectedVersion) } },
-      }), this.options());
+      }), this.options(signal));
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
         throw new StateConflictError(this.key);

@@ -23,6 +23,8 @@ export interface UnreadTask {
 export interface EcsCallOptions {
   /** Aborts any one call, its retries included, that takes longer: a hung call must not stall the tick. */
   readonly abortAfterMs?: number;
+  /** The caller's own deadline (the tick's), on top of each call's. */
+  readonly signal?: AbortSignal;
   /**
    * The warm instance's memory of the tasks. Without one, every task is listed and
    * described on every call.
@@ -68,7 +70,9 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
   const calls: Record<string, number> = {};
   const send = <T>(action: string, command: { input: unknown }): Promise<T> => {
     calls[action] = (calls[action] ?? 0) + 1;
-    return ecs.send(command as never, o.abortAfterMs !== undefined ? { abortSignal: AbortSignal.timeout(o.abortAfterMs) } : {}) as Promise<T>;
+    const signals = [...(o.abortAfterMs !== undefined ? [AbortSignal.timeout(o.abortAfterMs)] : []), ...(o.signal ? [o.signal] : [])];
+    const abortSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    return ecs.send(command as never, abortSignal ? { abortSignal } : {}) as Promise<T>;
   };
 
   const described = await send<{ services?: Service[]; failures?: Array<{ reason?: string }> }>(

@@ -15,6 +15,12 @@ export interface TaskMetric {
   readonly taskId: string;
   /** The task's value, or undefined when it cannot be known (no usable baseline for a rate). */
   readonly value: number | undefined;
+  /**
+   * For a rate, the variance of its estimate: requests arrive as a Poisson process, so n
+   * requests counted over g seconds estimate the rate n / g with variance n / g².
+   * Zero for the instantaneous metrics, which are counts, not estimates.
+   */
+  readonly variance: number;
 }
 
 /**
@@ -36,23 +42,31 @@ export function rateGaps(intervalSeconds: number): RateGaps {
 /**
  * One task's value of the metric. The status request is subtracted: it is an open
  * connection being written to, and it adds one to the request counter.
+ *
+ * A draining task (being stopped) gets no new connections from the load balancer; its
+ * idle keep-alive ones ("Waiting") stay open until they time out while the same clients
+ * open new ones on the remaining tasks, so for it only busy connections count: counting
+ * the idle ones would scale out again after every scale-in and double the load during a
+ * deployment.
  */
-export function taskMetric(metric: MetricName, sample: TaskSample, previous: Counter | undefined, gaps: RateGaps): TaskMetric {
+export function taskMetric(metric: MetricName, sample: TaskSample, previous: Counter | undefined, gaps: RateGaps, draining = false): TaskMetric {
   const s = sample.status;
   switch (metric) {
     case 'ACTIVE_CONNECTIONS':
-      return { taskId: sample.taskId, value: Math.max(0, s.active - 1) };
+      return { taskId: sample.taskId, value: Math.max(0, (draining ? s.reading + s.writing : s.active) - 1), variance: 0 };
     case 'IN_FLIGHT_REQUESTS':
-      return { taskId: sample.taskId, value: Math.max(0, s.reading + s.writing - 1) };
+      return { taskId: sample.taskId, value: Math.max(0, s.reading + s.writing - 1), variance: 0 };
     case 'REQUESTS_PER_SECOND': {
-      if (!previous) return { taskId: sample.taskId, value: undefined };
+      if (!previous) return { taskId: sample.taskId, value: undefined, variance: 0 };
       const [prevRequests, prevAt] = previous;
       const gapMs = sample.at - prevAt;
       // A counter that went down means nginx restarted inside the task: the rate since
       // the restart is unknown. A gap outside the usable range gives no rate either.
-      if (s.requests < prevRequests || gapMs < gaps.minMs || gapMs > gaps.maxMs) return { taskId: sample.taskId, value: undefined };
+      if (s.requests < prevRequests || gapMs < gaps.minMs || gapMs > gaps.maxMs) return { taskId: sample.taskId, value: undefined, variance: 0 };
       // Each reading adds one request of its own to the counter.
-      return { taskId: sample.taskId, value: Math.max(0, s.requests - prevRequests - 1) / (gapMs / 1000) };
+      const served = Math.max(0, s.requests - prevRequests - 1);
+      const seconds = gapMs / 1000;
+      return { taskId: sample.taskId, value: served / seconds, variance: served / (seconds * seconds) };
     }
   }
 }
@@ -67,6 +81,18 @@ export function taskMetric(metric: MetricName, sample: TaskSample, previous: Cou
  */
 export class RequestCounters {
   private readonly byTask = new Map<string, Counter>();
+  private runId?: string;
+
+  /**
+   * Called by each tick with its run. Another run's ticks may have read the tasks from
+   * another Lambda instance since this instance's baselines were taken, and each of those
+   * reads added a request to every counter: after a change of run, the baselines start
+   * afresh (one tick without a rate, never a rate inflated by readers we cannot count).
+   */
+  public useFor(runId: string): void {
+    if (this.runId !== undefined && this.runId !== runId) this.byTask.clear();
+    this.runId = runId;
+  }
 
   public get(taskId: string): Counter | undefined {
     return this.byTask.get(taskId);

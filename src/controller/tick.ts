@@ -1,7 +1,8 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ControllerConfig } from './controller-config';
 import { recordRecommendation, windowView } from './recommendation-history';
-import { decide, Decision, isComplete, PeerAction, recommend } from './scaling-decision';
+import { scaleCallWorstCaseSeconds } from './scale-call-limits';
+import { decide, Decision, isComplete, PeerAction, recommendationRange } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
@@ -92,6 +93,16 @@ export function awsClientTimeouts(config: ControllerConfig) {
   return { connectionTimeout: Math.min(1000, call), requestTimeout: call, throwOnRequestTimeout: true };
 }
 
+/**
+ * The whole tick's limit for its AWS calls and its scrape, however the calls add up (a
+ * slow ECS answering each of many pages just inside its own limit must not stretch a
+ * tick to the Lambda's timeout). A little over the interval at short intervals, so that a
+ * cold instance's first listing of thousands of tasks fits; well inside the Lambda's timeout.
+ */
+export function tickBudgetMs(config: ControllerConfig): number {
+  return Math.max(3000, config.intervalSeconds * 1500);
+}
+
 /** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
 export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
   const deadlineMs = Math.min(2500, Math.max(500, config.intervalSeconds * 1000 * 0.5));
@@ -103,7 +114,10 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   if (!event.runId || Number.isNaN(runStartedAt)) {
     throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
   }
-  const stored = await deps.store.load();
+  // One deadline for everything this tick asks of AWS and of the tasks.
+  const tickStarted = deps.now();
+  const budget = AbortSignal.timeout(tickBudgetMs(config));
+  const stored = await deps.store.load(budget);
   const state = stored.state;
   const end = (reason: string, goOn: boolean, desired = 0): TickReport => ({
     result: hold(reason, goOn, desired), perTask: [], failures: [],
@@ -118,11 +132,12 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const deadline = runStartedAt + config.runSeconds * 1000;
   if (now >= deadline) return end('the run reached its deadline', false);
   const goOn = now + config.intervalSeconds * 1000 < deadline;
+  deps.counters.useFor(event.runId);
 
   let discovery: Discovery;
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
-      { abortAfterMs: ecsCallTimeoutMs(config), catalog: deps.catalog, now });
+      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
     if (isTransientAwsError(err)) return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
@@ -131,7 +146,14 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const current = discovery.service.desiredCount;
 
   const scrapeStarted = deps.now();
-  const scraped = await deps.scrape([...discovery.running, ...discovery.draining], scrapeOptions(config));
+  // The scrape ends in time for the state write, within the tick's budget.
+  const scrapeLimits = scrapeOptions(config);
+  const left = tickBudgetMs(config) - (scrapeStarted - tickStarted) - 500;
+  const scraped = await deps.scrape([...discovery.running, ...discovery.draining], {
+    ...scrapeLimits,
+    deadlineMs: Math.max(100, Math.min(scrapeLimits.deadlineMs, left)),
+    requestTimeoutMs: Math.max(100, Math.min(scrapeLimits.requestTimeoutMs, left)),
+  });
   const scrapeMs = deps.now() - scrapeStarted;
 
   // Serving tasks decide the failed share; stopping ones only add the load they still carry.
@@ -155,10 +177,12 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   // A task that stopped answering may have stopped: the next tick lists and describes again.
   deps.catalog.markSuspects(scraped.filter(r => !r.ok).map(r => r.taskId));
   const gaps = rateGaps(config.intervalSeconds);
-  const perTask = samples.map(sample => taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps));
+  const perTask = samples.map(sample =>
+    taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId)));
   deps.counters.record(samples, discovery.listedTaskIds, gaps);
   const known = perTask.filter(m => m.value !== undefined);
   const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
+  const totalStdDev = Math.sqrt(known.reduce((sum, m) => sum + m.variance, 0));
   const drainingTasks = discovery.draining.length + discovery.drainingUnreachable.length;
   const counts = {
     scrapedTasks: discovery.running.length + discovery.unreachable.length,
@@ -167,12 +191,14 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   };
 
   // A tick that did not see every task records the current count, not its lower bound:
-  // a scale-in must never follow from what the controller failed to read.
-  const drainingUnknown = failures.filter(f => f.draining).length + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
+  // a scale-in must never follow from what the controller failed to read. A complete tick
+  // records the most its noisy total may ask for.
+  const drainingUnknown = failures.filter(f => f.draining).length
+    + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
   const complete = isComplete(counts) && drainingUnknown === 0;
-  const recommendation = recommend({ policy: config.policy, total, minTasks: config.minTasks, maxTasks: config.maxTasks });
+  const { high } = recommendationRange({ policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks });
   const nowSeconds = Math.floor(now / 1000);
-  const history = recordRecommendation(state.history, nowSeconds, complete ? recommendation : Math.max(recommendation, current),
+  const history = recordRecommendation(state.history, nowSeconds, complete ? high : Math.max(high, current),
     config.intervalSeconds, config.scaleInWindowSeconds);
 
   const decision = decide({
@@ -187,6 +213,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     ...counts,
     drainingTasks,
     total,
+    totalStdDev,
     window: windowView(history, nowSeconds, config.intervalSeconds, config.scaleInWindowSeconds),
     peerAction: recentPeerAction(state, event.runId, now, config.intervalSeconds),
   });
@@ -208,7 +235,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   // acting tick always writes: the conditional write is what fences two runs that
   // decided at once, whatever their clocks say.
   try {
-    if (acting || !sameState(next, state)) await deps.store.save(next, stored.version);
+    if (acting || !sameState(next, state)) await deps.store.save(next, stored.version, budget);
   } catch (err) {
     // Another run wrote in between: this tick's view may be stale, so it does not act.
     if (err instanceof StateConflictError) return end('another run updated the state during this tick', goOn, current);
@@ -257,13 +284,20 @@ function sameState(a: ControllerState, b: ControllerState): boolean {
   return canonical(a) === canonical(b);
 }
 
-/** How long another run's action stays binding: about two intervals, the time its UpdateService needs to land. */
+/**
+ * Another run's action stays binding while its UpdateService may still land: until the
+ * state machine's Scale state has given up its last retry (SCALE_CALL), two intervals at least.
+ */
+export function peerActionBindingSeconds(intervalSeconds: number): number {
+  return Math.max(2 * intervalSeconds, Math.ceil(scaleCallWorstCaseSeconds()) + 1);
+}
+
 export function recentPeerAction(state: ControllerState, runId: string, now: number, intervalSeconds: number): PeerAction | undefined {
   const last = state.lastAction;
   if (!last || last.runId === runId || last.action === 'HOLD') return undefined;
   const ageSeconds = (now - last.at) / 1000;
   // A clock behind the peer's (negative age) keeps the action binding, within reason.
-  if (ageSeconds > 2 * intervalSeconds || ageSeconds < -60) return undefined;
+  if (ageSeconds > peerActionBindingSeconds(intervalSeconds) || ageSeconds < -60) return undefined;
   return { runId: last.runId ?? 'an earlier version', action: last.action, to: last.to, ageSeconds };
 }
 

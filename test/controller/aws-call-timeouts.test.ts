@@ -5,10 +5,11 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { StateStore } from '../../src/controller/state-store';
 import { TaskCatalog } from '../../src/controller/task-catalog';
 import { RequestCounters } from '../../src/controller/task-metric';
-import { awsClientTimeouts, ecsCallTimeoutMs, runTick } from '../../src/controller/tick';
+import { awsClientTimeouts, ecsCallTimeoutMs, runTick, tickBudgetMs } from '../../src/controller/tick';
 import { loopbackClientConfig } from '../support/aws-loopback';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';
+import { EcsEmulator } from '../support/ecs-emulator';
 
 /** A "service endpoint" on loopback that accepts connections and never answers. */
 async function blackHole(): Promise<{ endpoint: string; stop(): Promise<void> }> {
@@ -54,9 +55,34 @@ test('an ECS call that hangs costs one tick\'s discovery: the tick holds and the
   });
   const elapsed = Date.now() - started;
   expect(result).toMatchObject({ action: 'HOLD', continue: true, reason: expect.stringMatching(/^ECS did not answer: (AbortError|TimeoutError|RequestTimeout)/) });
-  // Without the limits the call would hang until jest gave up; with them it ends after about one call timeout.
-  expect(elapsed).toBeLessThan(ecsCallTimeoutMs(config) * 4);
+  // Without the limits the call would hang until jest gave up; with them it ends after one call timeout.
+  expect(elapsed).toBeLessThan(tickBudgetMs(config) + 1000);
   ecs.destroy();
+});
+
+test('an ECS that answers every call just inside its own limit cannot stretch a tick past the tick\'s budget', async () => {
+  // 700 tasks: 7 ListTasks pages one after the other, each answered after 1.4 s (the call limit is 1.5 s).
+  const slow = await EcsEmulator.start({
+    proxyPort: 1, statusPort: 1, appPort: 1, addressBlock: 241, initialDesiredCount: 700, sidecars: false, latencyMs: 1400,
+  });
+  const ecs = new ECSClient({ ...loopbackClientConfig(slow.endpoint), maxAttempts: 2, requestHandler: awsClientTimeouts(config) });
+  const started = Date.now();
+  try {
+    const { result } = await runTick({ ...config, cluster: slow.clusterArn, service: slow.serviceName },
+      { runId: 'r', runStartedAt: new Date().toISOString() }, {
+        ecs,
+        store: new StateStore(dynalite.client(), 'state', 'slow', ecsCallTimeoutMs(config)),
+        scrape: async () => [],
+        now: Date.now,
+        counters: new RequestCounters(),
+        catalog: new TaskCatalog(0),
+      });
+    expect(result).toMatchObject({ action: 'HOLD', continue: true, reason: expect.stringMatching(/^ECS did not answer: (AbortError|TimeoutError)/) });
+    expect(Date.now() - started).toBeLessThan(tickBudgetMs(config) + 1000);
+  } finally {
+    ecs.destroy();
+    await slow.stop();
+  }
 });
 
 test('a DynamoDB call that hangs throws (the state machine counts the failed tick) instead of hanging', async () => {
@@ -64,6 +90,6 @@ test('a DynamoDB call that hangs throws (the state machine counts the failed tic
   const store = new StateStore(ddb, 'state', 'k', ecsCallTimeoutMs(config));
   const started = Date.now();
   await expect(store.load()).rejects.toMatchObject({ name: expect.stringMatching(/AbortError|TimeoutError|RequestTimeout/) });
-  expect(Date.now() - started).toBeLessThan(ecsCallTimeoutMs(config) * 4);
+  expect(Date.now() - started).toBeLessThan(ecsCallTimeoutMs(config) + 1000);
   ddb.destroy();
 });

@@ -74,3 +74,26 @@ describe('RequestCounters', () => {
     expect(c.get('a')).toEqual([10, 5_000]);
   });
 });
+
+describe('what the adversarial review found', () => {
+  test('a draining task counts only its busy connections: its idle keep-alive ones reconnect elsewhere', () => {
+    const s = { taskId: 't', at: 0, status: status({ active: 41, reading: 2, writing: 9, waiting: 30 }) };
+    expect(taskMetric('ACTIVE_CONNECTIONS', s, undefined, GAPS, true).value).toBe(10);
+    expect(taskMetric('ACTIVE_CONNECTIONS', s, undefined, GAPS, false).value).toBe(40);
+  });
+
+  test('a rate carries the variance of its Poisson estimate', () => {
+    const m = taskMetric('REQUESTS_PER_SECOND', sample('t', 1301, 13_000), [1000, 10_000], GAPS);
+    expect(m).toEqual({ taskId: 't', value: 100, variance: 300 / 9 });
+  });
+
+  test('baselines start afresh when another run ticks: its reads from another instance cannot be counted', () => {
+    const c = new RequestCounters();
+    c.useFor('run-1');
+    c.record([sample('a', 100, 10_000)], ['a'], GAPS);
+    c.useFor('run-1');
+    expect(c.get('a')).toEqual([100, 10_000]);
+    c.useFor('run-2');
+    expect(c.get('a')).toBeUndefined();
+  });
+});

@@ -2,6 +2,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { Duration } from 'aws-cdk-lib';
 import { ScalingMetric, ScalingPolicy } from '../../src';
+import { scrapeOne } from '../../src/controller/scraper';
 import { EmulatedTask } from '../support/ecs-emulator';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
@@ -30,6 +31,22 @@ async function holdConnections(c: LocalCluster, task: EmulatedTask, n: number): 
       res.on('end', resolve);
     }).on('error', reject);
   })));
+}
+
+/** Starts `n` requests through a task's proxy that the app answers only much later: busy connections (long polls, streams). */
+async function holdRequests(c: LocalCluster, task: EmulatedTask, n: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: n });
+  cleanups.push(() => agent.destroy());
+  const { proxyPort, statusPort } = proxyPorts(c.template);
+  for (let i = 0; i < n; i++) http.get({ host: task.address, port: proxyPort, path: '/', agent }).on('error', () => undefined);
+  // Wait until nginx counts them as being answered (its status page, read as the controller does).
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const read = await scrapeOne({ taskId: task.id, address: task.address }, statusPort, 1000);
+    if (read.ok && read.status.writing >= n + 1) return;
+    if (Date.now() > deadline) throw new Error(`${n} requests never got in flight on ${task.address}`);
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
 }
 
 /** Replaces a task's sidecar with a status port that accepts and never answers: a saturated task. */
@@ -63,12 +80,14 @@ test('item 1: most scrapes time out, the tasks that answer already ask for more:
   expect(acting.reason).toMatch(/a lower bound: 6 of 10 tasks unread/);
 });
 
-test('item 2: a draining task\'s long-lived connections count as load', async () => {
-  cluster = await LocalCluster.start({ autoscaler: { interval: Duration.seconds(1) }, initialTasks: 2, startDelayMs: 500, drainMs: 60_000 });
+test('item 2: a draining task\'s long-lived requests count as load', async () => {
+  cluster = await LocalCluster.start({
+    autoscaler: { interval: Duration.seconds(1) }, initialTasks: 2, startDelayMs: 500, drainMs: 60_000, appDelayMs: 120_000,
+  });
   const { loop, ecs } = cluster;
   const [draining] = ecs.runningTasks;
-  await holdConnections(cluster, draining, 40);
-  // A deployment stops the task: deregistered from the load balancer, its 40 connections stay open.
+  await holdRequests(cluster, draining, 40);
+  // A deployment stops the task: deregistered from the load balancer, its 40 requests go on.
   void ecs.stopTask(draining);
   expect(ecs.drainingTasks).toEqual([draining]);
   loop.startSchedule();
@@ -95,10 +114,33 @@ test('item 2: nothing scales in while a task drains; once it has stopped, scale-
   expect(loop.ticks.some(t => t.reason === 'scale-in waits for 1 stopping tasks to finish draining')).toBe(true);
 });
 
+test('item 2: after a scale-in, the stopped tasks\' idle keep-alive connections do not scale the service out again', async () => {
+  cluster = await LocalCluster.start({
+    autoscaler: { interval: Duration.seconds(1), disableScaleIn: false, scaleInWindow: Duration.seconds(3) },
+    initialTasks: 4,
+    startDelayMs: 500,
+    drainMs: 15_000,
+  });
+  const { loop, ecs } = cluster;
+  // 20 idle keep-alive connections, 5 a task: 2 tasks' worth at 10 a task.
+  for (const task of ecs.runningTasks) await holdConnections(cluster, task, 5);
+  loop.startSchedule();
+  await waitFor('a scale-in to 2', () => ecs.desiredCount === 2, 40_000);
+  const scaledInAt = Date.now();
+  // The clients of the two stopped tasks reconnect to the two that remain (the load
+  // balancer sends them nowhere else); their old connections idle on, draining.
+  for (const task of ecs.runningTasks) await holdConnections(cluster, task, 5);
+  await waitFor('8 ticks during the drain', () => loop.ticks.filter(t => t.seenAt > scaledInAt + 1000).length >= 8, 30_000);
+  const during = loop.ticks.filter(t => t.seenAt > scaledInAt + 1000);
+  expect(during.some(t => t.draining === 2)).toBe(true);
+  expect(during.every(t => t.action === 'HOLD')).toBe(true);
+  expect(ecs.desiredCount).toBe(2);
+});
+
 test('item 3b: a new run\'s first tick right after the old run\'s last never turns Poisson noise into a scale-out', async () => {
-  // 20 tasks at 8.3 req/s each (Poisson), target 10: 166 of the 200 req/s that 20 tasks hold.
-  // Over a 3 s gap the noise is 7.4 req/s (4.5 sigma below 200); over 0.1 s it is 41 req/s,
-  // enough to read above 200 about one time in five.
+  // 20 tasks at 9 req/s each (Poisson), target 10: 180 of the 200 req/s that 20 tasks hold.
+  // Over a 0.1 s gap the noise is 42 req/s, enough to read above 200 one time in four; over
+  // a 3 s gap it is 7.7 req/s, and a scale-out needs the total less two of them above 200.
   const handovers = 16;
   cluster = await LocalCluster.start({
     autoscaler: {
@@ -110,7 +152,7 @@ test('item 3b: a new run\'s first tick right after the old run\'s last never tur
     appDelayMs: 0,
   });
   const { loop, ecs } = cluster;
-  const stopLoad = poissonLoad(ecs.runningTasks.map(t => t.address), proxyPorts(cluster.template).proxyPort, 8.3);
+  const stopLoad = poissonLoad(ecs.runningTasks.map(t => t.address), proxyPorts(cluster.template).proxyPort, 9);
   cleanups.push(stopLoad);
   // Each time the newest run ticks, a new run starts 0.1 s later, as at a minute boundary.
   let started = 0;

@@ -26,6 +26,7 @@ export interface TickLog extends Omit<TickResult, 'figures' | 'notify' | 'subjec
   readonly perTask: number;
   readonly running: number;
   readonly starting: number;
+  readonly draining: number;
   readonly scraped: number;
   readonly failed: number;
   readonly scrapeMs: number;
