@@ -10,6 +10,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { fixed, runBenchmark, writeResults } from './bench-results';
 import { runSecondsFor, SCHEDULE_PERIOD_SECONDS } from '../src/control-loop';
+import { ControllerMetric } from '../src/controller/controller-metrics';
 import { typicalStack } from '../test/support/typical-stack';
 
 const PRICE = {
@@ -22,6 +23,8 @@ const PRICE = {
   dynamoPerRead: 0.125 / 1e6, // on-demand read request unit (a strongly consistent read of ≤ 4 KB)
   schedulerPerInvocation: 1.0 / 1e6,
   logsPerGb: 0.5,
+  customMetricPerMonth: 0.3, // first 10,000 metrics
+  alarmMetricPerMonth: 0.1, // standard resolution, per metric an alarm reads
 };
 const MONTH_SECONDS = 30 * 24 * 3600;
 /** Assumptions, measured locally (bench/RESULTS.md) or estimated where they cannot be. */
@@ -31,7 +34,15 @@ const ASSUME = {
   /** Share of ticks that write the state (a new history bucket, a new run's lease, an action). */
   // A new 10-second history bucket (5-minute window / 30), plus the new run's lease once a minute.
   writeShare: (interval: number) => Math.min(1, interval / Math.max(interval, 10) + interval / 60),
-  logBytesPerTick: 1500, // START/END/REPORT, the tick line, the EMF record
+  logBytesPerTick: 1800, // START/END/REPORT, the tick line, the EMF record
+  /**
+   * Larger services, measured on the function's own CPU share (bench/RESULTS.md, "Tick on
+   * the Lambda's CPU share", tick p50 rounded up); their tick line lists at most 100 tasks.
+   */
+  atScale: [
+    { maxTasks: 1000, lambdaMs: 600, logBytesPerTick: 6500 },
+    { maxTasks: 5000, lambdaMs: 600, logBytesPerTick: 6500 },
+  ],
 };
 
 interface Model {
@@ -40,10 +51,12 @@ interface Model {
   readonly memoryGb: number;
   readonly arch: string;
   readonly type: string;
+  /** Metrics read by the alarms the template holds. */
+  readonly alarmMetrics: number;
 }
 
-function readTemplate(interval: number): Model {
-  const { stack } = typicalStack({ withTopic: true, props: { interval: Duration.seconds(interval) } });
+function readTemplate(interval: number, maxTasks = 50): Model {
+  const { stack } = typicalStack({ withTopic: true, props: { interval: Duration.seconds(interval), maxTasks } });
   const template = Template.fromStack(stack).toJSON();
   const resources = Object.values(template.Resources) as any[];
   const machine = resources.find(r => r.Type === 'AWS::StepFunctions::StateMachine');
@@ -66,23 +79,28 @@ function readTemplate(interval: number): Model {
     memoryGb: fn.Properties.MemorySize / 1024,
     arch: fn.Properties.Architectures?.[0] ?? 'x86_64',
     type: machine.Properties.StateMachineType,
+    alarmMetrics: resources.filter(r => r.Type === 'AWS::CloudWatch::Alarm')
+      .reduce((n, r) => n + (r.Properties.Metrics ? r.Properties.Metrics.filter((m: any) => m.MetricStat).length : 1), 0),
   };
 }
 
-function monthly(m: Model) {
-  const tickPeriod = m.interval + ASSUME.lambdaMs / 1000;
+function monthly(m: Model, lambdaMs = ASSUME.lambdaMs, logBytesPerTick = ASSUME.logBytesPerTick) {
+  const tickPeriod = m.interval + lambdaMs / 1000;
   const ticks = MONTH_SECONDS / tickPeriod;
   const runs = MONTH_SECONDS / SCHEDULE_PERIOD_SECONDS;
   // A run may live runSecondsFor(interval) (230 s at 3 s), but in steady state it ends at the
   // first tick after the next minute's run took the lease: its minute plus one tick.
   const runSeconds = Math.min(runSecondsFor(m.interval), SCHEDULE_PERIOD_SECONDS + tickPeriod);
   const express = runs * PRICE.expressPerRun + runs * Math.ceil(runSeconds * 10) / 10 * ASSUME.expressMemoryGb * PRICE.expressPerGbSecond;
-  const lambda = ticks * (PRICE.lambdaPerRequest + (ASSUME.lambdaMs / 1000) * m.memoryGb * PRICE.lambdaPerGbSecond[m.arch]);
+  const lambda = ticks * (PRICE.lambdaPerRequest + (lambdaMs / 1000) * m.memoryGb * PRICE.lambdaPerGbSecond[m.arch]);
   const dynamo = ticks * (PRICE.dynamoPerRead + ASSUME.writeShare(m.interval) * PRICE.dynamoPerWrite);
   const scheduler = runs * PRICE.schedulerPerInvocation;
-  const logs = (ticks * ASSUME.logBytesPerTick / 2 ** 30) * PRICE.logsPerGb;
+  const logs = (ticks * logBytesPerTick / 2 ** 30) * PRICE.logsPerGb;
   const standard = ticks * m.transitionsPerTick * PRICE.standardPerTransition;
-  return { ticks, express, lambda, dynamo, scheduler, logs, total: express + lambda + dynamo + scheduler + logs, standard };
+  // The controller's custom metrics, and the alarms on by default.
+  const monitoring = Object.keys(ControllerMetric).length * PRICE.customMetricPerMonth + m.alarmMetrics * PRICE.alarmMetricPerMonth;
+  const loop = express + lambda + dynamo + scheduler + logs;
+  return { ticks, express, lambda, dynamo, scheduler, logs, loop, monitoring, total: loop + monitoring, standard };
 }
 
 function main() {
@@ -90,7 +108,15 @@ function main() {
     const m = readTemplate(interval);
     const c = monthly(m);
     console.log(`  ${interval} s: $${fixed(c.total)} a month (${m.type}, ${m.memoryGb * 1024} MB ${m.arch}, ${m.transitionsPerTick} transitions a tick)`);
-    return `| ${m.interval} s | ${Math.round(c.ticks).toLocaleString('en-US')} | ${fixed(c.express)} | ${fixed(c.lambda)} | ${fixed(c.dynamo)} | ${fixed(c.logs)} | ${fixed(c.scheduler)} | **${fixed(c.total)}** | ${fixed(c.standard)} |`;
+    return `| ${m.interval} s | ${Math.round(c.ticks).toLocaleString('en-US')} | ${fixed(c.express)} | ${fixed(c.lambda)} | ${fixed(c.dynamo)} | ${fixed(c.logs)} | `
+      + `${fixed(c.scheduler)} | **${fixed(c.loop)}** | ${fixed(c.monitoring)} | **${fixed(c.total)}** | ${fixed(c.standard)} |`;
+  });
+  const scaleRows = ASSUME.atScale.map(a => {
+    const m = readTemplate(3, a.maxTasks);
+    const c = monthly(m, a.lambdaMs, a.logBytesPerTick);
+    console.log(`  ${a.maxTasks} tasks at 3 s: $${fixed(c.total)} a month (${m.memoryGb * 1024} MB)`);
+    return `| ${a.maxTasks.toLocaleString('en-US')} | ${m.memoryGb * 1024} MB | ${a.lambdaMs} ms | ${fixed(c.express)} | ${fixed(c.lambda)} | ${fixed(c.dynamo)} | `
+      + `${fixed(c.logs)} | **${fixed(c.loop)}** | ${fixed(c.monitoring)} | **${fixed(c.total)}** |`;
   });
   writeResults('Cost', 'npx ts-node -P tsconfig.dev.json bench/cost-model.ts', [
     'Monthly cost of one autoscaler in US dollars (us-east-1 list prices, no free tier), read from the synthesized template:',
@@ -98,15 +124,27 @@ function main() {
     `Assumed: ${ASSUME.lambdaMs} ms a warm tick; Express at 64 MB; a DynamoDB read every tick and a write only when the state`,
     `changes (a new 10-second history bucket, a new run, an action); ${ASSUME.logBytesPerTick} bytes of logs a tick.`,
     '',
-    '| interval | ticks / month | Express | Lambda | DynamoDB | Logs | Scheduler | total | same loop as Standard workflow |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `Metrics and alarms: the controller's ${Object.keys(ControllerMetric).length} custom metrics at $${PRICE.customMetricPerMonth} and the default`,
+    `alarms' metrics at $${PRICE.alarmMetricPerMonth} (standard resolution); an opt-in dashboard adds $3 beyond an account's first three.`,
+    '',
+    '| interval | ticks / month | Express | Lambda | DynamoDB | Logs | Scheduler | **loop** | metrics & alarms | **total** | same loop as Standard workflow |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    'Larger services at the 3 s interval: the controller\'s memory grows with `maxTasks` (its CPU share follows), and a',
+    'tick takes longer (measured on that share); everything else stays the same size.',
+    '',
+    '| maxTasks | Lambda memory | tick | Express | Lambda | DynamoDB | Logs | **loop** | metrics & alarms | **total** |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...scaleRows,
     '',
     'Runs may live up to 230 s (so that a lost start leaves the older run ticking) but a newer run ends them after',
     'about a minute, so the longer limit costs nothing in steady state; the schedule\'s dead-letter queue is empty and',
     'reserved concurrency is free.',
     '',
-    'Target: ≤ $5 a month at 3 s. The Standard column is the state transitions alone of an endless Standard workflow',
+    'Target: the loop ≤ $5 a month at 3 s for a service of up to 200 tasks (256 MB, as here); the metrics and alarms that page',
+    'someone when it stops are on by default (`createAlarms: false` leaves only the custom metrics). The Standard column is',
+    'the state transitions alone of an endless Standard workflow',
     '(which would also die at the 25,000-event history limit after a few hours).',
   ].join('\n'));
 }
