@@ -75,12 +75,6 @@ export class NginxTask {
     return children ? children.split(/\s+/).map(Number) : [];
   }
 
-  /** nginx's error log (warnings and errors), for tests that check what nginx saw. */
-  public errorLog(): string {
-    const file = path.join(this.dir, 'error.log');
-    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  }
-
   /** Stops nginx (fast shutdown) and removes its files; waits for the process to end. */
   public stop(): Promise<void> {
     this.stopped ??= new Promise<void>(resolve => {
