@@ -1,8 +1,8 @@
 /**
  * Policy quality: replays load traces through the controller's decision (the pure module
- * the Lambda runs) with a simulated task start delay, for target tracking, for the original
- * fixed steps, and for the original fixed-threshold design (3 s ticks, then 60 s of pause
- * after every scale-out). Reports seconds under capacity, task-minutes and scaling actions,
+ * the Lambda runs) with a simulated task start delay, for target tracking, for the
+ * predictive policy (its trend module too), for the original fixed steps, and for the
+ * original fixed-threshold design (3 s ticks, then 60 s of pause after every scale-out). Reports seconds under capacity, task-minutes and scaling actions,
  * and draws a chart per trace.
  *
  * npx ts-node -P tsconfig.dev.json bench/policy-quality.ts
@@ -11,8 +11,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { fixed, runBenchmark, writeResults } from './bench-results';
 import { PolicyConfig } from '../src/controller/controller-config';
+import { learnedStartDelaySeconds, LoadHistory, projectLoad } from '../src/controller/load-trend';
 import { Bucket, recordRecommendation, windowView } from '../src/controller/recommendation-history';
-import { decide, recommend } from '../src/controller/scaling-decision';
+import { decide, LoadProjection, recommend } from '../src/controller/scaling-decision';
 import { ORIGINAL_STEPS } from '../test/support/controller-config-fixture';
 import { renderVegaLite, taskStepsLayer } from '../test/support/vega-svg';
 
@@ -23,6 +24,8 @@ const WINDOW = 300;
 const MIN = 2;
 const MAX = 20;
 const TRACKING = { type: 'targetTracking' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: TARGET };
+/** The predictive policy at its default start delay (60 s, the bound); it learns the 45 s from the tasks it sees start. */
+const PREDICTIVE = { type: 'predictive' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: TARGET, startDelaySeconds: 60 };
 
 /** Deterministic traces, one value a second; written to bench/traces/ so that every run replays the same ones. */
 function traces(): Record<string, number[]> {
@@ -35,16 +38,28 @@ function traces(): Record<string, number[]> {
     'sawtooth': t => 50 + ((t % 150) / 150) * 900,
     'slow-ramp': t => 80 + (t / 900) * 1400,
     'flash-crowd': t => (t < 120 ? 120 : 120 + 1700 * Math.exp(-(t - 120) / 90)),
+    // A day in 15 minutes: a morning and a higher evening peak, and three bursts of 15–30 s.
+    'daily-bursts': t => 120 + 550 * bump(t, 250, 110) + 850 * bump(t, 640, 120)
+      + (t >= 150 && t < 170 ? 400 : 0) + (t >= 430 && t < 445 ? 500 : 0) + (t >= 760 && t < 790 ? 300 : 0),
+    'noisy-plateau': () => 600,
   };
+  // The plateau's noise is ±20 % (four times the others'), from its own sequence.
+  let plateauSeed = 7;
+  const plateauNoise = () => ((plateauSeed = (plateauSeed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.4;
   const out: Record<string, number[]> = {};
   for (const [name, f] of Object.entries(gen)) {
     const file = path.join(dir, `${name}.json`);
     if (!fs.existsSync(file)) {
-      fs.writeFileSync(file, JSON.stringify(Array.from({ length: 900 }, (_, t) => Math.max(0, Math.round(f(t) * (1 + noise()))))));
+      const n = name === 'noisy-plateau' ? plateauNoise : noise;
+      fs.writeFileSync(file, JSON.stringify(Array.from({ length: 900 }, (_, t) => Math.max(0, Math.round(f(t) * (1 + n()))))));
     }
     out[name] = JSON.parse(fs.readFileSync(file, 'utf8'));
   }
   return out;
+}
+
+function bump(t: number, center: number, width: number): number {
+  return Math.exp(-(((t - center) / width) ** 2));
 }
 
 interface Outcome {
@@ -61,6 +76,10 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
   let history: Bucket[] = [];
   let pausedUntil = -1;
   let actions = 0;
+  const loadHistory = new LoadHistory();
+  // Every task starts START_DELAY after it was created, the service's first ones too: the
+  // controller's catalog knows that delay from the first tick.
+  const lookAheadSeconds = policy.type === 'predictive' ? learnedStartDelaySeconds([START_DELAY * 1000], policy.startDelaySeconds) + INTERVAL : 0;
   let under = 0;
   let taskSeconds = 0;
   const series: Outcome['series'] = [];
@@ -71,7 +90,13 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
     series.push({ t, load: load[t] / TARGET, capacity: ready });
     if (t % INTERVAL !== 0 || t < pausedUntil) continue;
     const pending = tasks.length - ready;
-    const rec = recommend({ policy, total: load[t], minTasks: MIN, maxTasks: MAX });
+    let projection: LoadProjection | undefined;
+    if (policy.type === 'predictive') {
+      loadHistory.record(t * 1000, load[t]);
+      const p = projectLoad(loadHistory.recent(t * 1000), lookAheadSeconds);
+      projection = p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
+    }
+    const rec = recommend({ policy, total: load[t], minTasks: MIN, maxTasks: MAX, projection });
     history = recordRecommendation(history, t + 1e6, rec, INTERVAL, WINDOW);
     // Every running task is read: the load of a second is what the tasks hold at once.
     const d = decide({
@@ -88,6 +113,7 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
       unknownValues: 0,
       total: load[t],
       window: windowView(history, t + 1e6, INTERVAL, WINDOW),
+      projection,
     });
     if (d.action === 'HOLD') continue;
     actions++;
@@ -127,6 +153,7 @@ async function main() {
     const outcomes: Record<string, Outcome> = {
       'target tracking': simulate(load, TRACKING, 0, true),
       'target tracking, 70 % headroom': simulate(load, { ...TRACKING, targetPerTask: 0.7 * TARGET }, 0, true),
+      'predictive': simulate(load, PREDICTIVE, 0, true),
       'fixed steps': simulate(load, ORIGINAL_STEPS, 0, true),
       'original design (steps, 60 s pause)': simulate(load, ORIGINAL_STEPS, 60, true),
     };

@@ -1,5 +1,5 @@
-import { Token } from 'aws-cdk-lib';
-import { MetricName, PolicyConfig } from './controller/controller-config';
+import { Duration, Token } from 'aws-cdk-lib';
+import { LIMITS, MetricName, PolicyConfig } from './controller/controller-config';
 
 /**
  * What the controller measures on every task, read from the proxy's nginx stub_status.
@@ -45,6 +45,24 @@ export interface TargetTrackingPolicyProps {
 }
 
 /**
+ * Properties of a predictive policy: target tracking that looks ahead by the time a new
+ * task takes to start.
+ */
+export interface PredictivePolicyProps extends TargetTrackingPolicyProps {
+  /**
+   * How long a new task takes from the scale-out to serving. The controller measures it
+   * (the median of the newest five tasks' times from created to RUNNING, as ECS reports
+   * them) and uses this value until it has seen a task start; it never looks further ahead
+   * than this, so that one task stuck in an image pull does not make it plan minutes ahead.
+   * Set it to about the longest start you expect, health checks included. Whole seconds,
+   * from 1 to 600.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly startDelay?: Duration;
+}
+
+/**
  * One row of a step policy: from `threshold` (total over all tasks) upwards,
  * run `desiredTasks` tasks.
  */
@@ -85,6 +103,26 @@ export abstract class ScalingPolicy {
    */
   public static targetTracking(props: TargetTrackingPolicyProps): ScalingPolicy {
     return new TargetTrackingPolicy(props);
+  }
+
+  /**
+   * Target tracking that has capacity ready when the load arrives: besides what the load
+   * needs now (exactly as `targetTracking`), it asks for what the load will need when the
+   * tasks it asks for are ready, one start delay ahead along the load's recent trend.
+   *
+   * The trend is Sen's slope over the last minute of ticks, and counts only when the load
+   * rises beyond its noise (the lower end of the slope's 95 % confidence interval is above
+   * zero); the projection follows that lower end. A noisy plateau, a single burst or a step
+   * to a new level therefore ask for what plain target tracking asks for; a ramp is met by
+   * tasks that started before it got there. Scale-in is unchanged (the projection only ever
+   * raises the recommendation the scale-in window remembers).
+   *
+   * Use it when load grows over tens of seconds to minutes (daily traffic, campaigns,
+   * a queue of users arriving) and new tasks take tens of seconds to serve: it keeps
+   * `targetPerTask` at what a task can carry instead of buying headroom all day.
+   */
+  public static predictive(props: PredictivePolicyProps): ScalingPolicy {
+    return new PredictivePolicy(props);
   }
 
   /**
@@ -132,6 +170,29 @@ class TargetTrackingPolicy extends ScalingPolicy {
 
   public _render(): PolicyConfig {
     return { type: 'targetTracking', metric: this.metric.name as MetricName, targetPerTask: this.targetPerTask };
+  }
+}
+
+class PredictivePolicy extends TargetTrackingPolicy {
+  private readonly startDelaySeconds: number;
+
+  constructor(props: PredictivePolicyProps) {
+    super(props);
+    const delay = props.startDelay ?? Duration.seconds(60);
+    if (Token.isUnresolved(delay.toString())) {
+      throw new Error('`startDelay` must be a plain duration: the controller compares it at run time, not a token');
+    }
+    const seconds = delay.toSeconds({ integral: false });
+    const [min, max] = LIMITS.startDelaySeconds;
+    if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
+      throw new Error(`\`startDelay\` must be a whole number of seconds from ${min} to ${max}, got ${delay.toHumanString()}`);
+    }
+    this.startDelaySeconds = seconds;
+  }
+
+  public _render(): PolicyConfig {
+    const tracking = super._render() as { metric: MetricName; targetPerTask: number };
+    return { type: 'predictive', metric: tracking.metric, targetPerTask: tracking.targetPerTask, startDelaySeconds: this.startDelaySeconds };
   }
 }
 

@@ -18,7 +18,14 @@ export interface StepConfig {
 
 export type PolicyConfig =
   | { readonly type: 'targetTracking'; readonly metric: MetricName; readonly targetPerTask: number }
-  | { readonly type: 'steps'; readonly metric: MetricName; readonly steps: readonly StepConfig[] };
+  | { readonly type: 'steps'; readonly metric: MetricName; readonly steps: readonly StepConfig[] }
+  | {
+    readonly type: 'predictive';
+    readonly metric: MetricName;
+    readonly targetPerTask: number;
+    /** The start delay assumed until tasks were seen starting, and the most the policy looks ahead by. */
+    readonly startDelaySeconds: number;
+  };
 
 export interface ControllerConfig {
   /** The cluster's ARN or name. */
@@ -52,6 +59,7 @@ export const LIMITS = {
   scaleInWindowSecondsMax: 3600,
   statusPort: [1, 65535],
   runSeconds: [1, 290],
+  startDelaySeconds: [1, 600],
 } as const;
 
 /**
@@ -139,12 +147,18 @@ function parsePolicy(p: unknown, errors: string[]): PolicyConfig {
   if (!METRIC_NAMES.includes(metric)) {
     errors.push(`${CONFIG_ENV}.policy.metric must be one of ${METRIC_NAMES.join(', ')}, got ${JSON.stringify(metric)}`);
   }
-  if (policy.type === 'targetTracking') {
+  if (policy.type === 'targetTracking' || policy.type === 'predictive') {
     const target = policy.targetPerTask;
     if (typeof target !== 'number' || !Number.isFinite(target) || !(target > 0)) {
       errors.push(`${CONFIG_ENV}.policy.targetPerTask must be a number greater than 0, got ${JSON.stringify(target)}`);
     }
-    return { type: 'targetTracking', metric, targetPerTask: target as number };
+    if (policy.type === 'targetTracking') return { type: 'targetTracking', metric, targetPerTask: target as number };
+    const delay = policy.startDelaySeconds;
+    const [min, max] = LIMITS.startDelaySeconds;
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < min || delay > max) {
+      errors.push(`${CONFIG_ENV}.policy.startDelaySeconds must be a whole number from ${min} to ${max}, got ${JSON.stringify(delay)}`);
+    }
+    return { type: 'predictive', metric, targetPerTask: target as number, startDelaySeconds: delay as number };
   }
   if (policy.type === 'steps') {
     const steps = policy.steps as StepConfig[];
@@ -176,6 +190,6 @@ function parsePolicy(p: unknown, errors: string[]): PolicyConfig {
     });
     return { type: 'steps', metric, steps: steps.map(st => ({ threshold: st?.threshold, desiredTasks: st?.desiredTasks })) };
   }
-  errors.push(`${CONFIG_ENV}.policy.type must be targetTracking or steps, got ${JSON.stringify(policy.type)}`);
+  errors.push(`${CONFIG_ENV}.policy.type must be targetTracking, predictive or steps, got ${JSON.stringify(policy.type)}`);
   return invalid;
 }

@@ -54,6 +54,22 @@ export interface DecisionInput {
   readonly window: WindowView;
   /** Another run's action younger than about two intervals, if any. */
   readonly peerAction?: PeerAction;
+  /**
+   * Under the predictive policy, when the load rises beyond its noise: where it will be when
+   * the tasks asked for now are ready. The policy asks for what that load needs as well as
+   * for what the load needs now; never for less. @default - no rising trend
+   */
+  readonly projection?: LoadProjection;
+}
+
+/** The load's projection one start delay (and one interval) ahead, from its trend. */
+export interface LoadProjection {
+  /** The total load projected at the time new tasks would be ready. */
+  readonly total: number;
+  /** How far ahead, in seconds. */
+  readonly lookAheadSeconds: number;
+  /** The trend's slope the projection follows (the lower end of its confidence interval), per second. */
+  readonly slopePerSecond: number;
 }
 
 export interface Decision {
@@ -79,7 +95,7 @@ function tolerance(x: number): number {
 
 /** The policy's raw answer for a total, before bounds. */
 export function policyDesired(policy: PolicyConfig, total: number, minTasks: number): number {
-  if (policy.type === 'targetTracking') {
+  if (policy.type === 'targetTracking' || policy.type === 'predictive') {
     const exact = total / policy.targetPerTask;
     // A target so small that the quotient overflows asks for as many tasks as there can be.
     if (!Number.isFinite(exact)) return Number.MAX_SAFE_INTEGER;
@@ -96,21 +112,33 @@ export function clamp(n: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, n));
 }
 
-/** The recommendation the tick records for the scale-in window. */
-export function recommend(i: Pick<DecisionInput, 'policy' | 'total' | 'minTasks' | 'maxTasks'>): number {
-  return clamp(policyDesired(i.policy, i.total, i.minTasks), i.minTasks, i.maxTasks);
+/**
+ * The recommendation the tick records for the scale-in window. Under the predictive policy
+ * (and only when the tick projected the load) it is what the higher of the load now and the
+ * projected load needs: never below plain target tracking's.
+ */
+export function recommend(i: Pick<DecisionInput, 'policy' | 'total' | 'minTasks' | 'maxTasks' | 'projection'>): number {
+  const total = i.policy.type === 'predictive' && i.projection ? Math.max(i.total, i.projection.total) : i.total;
+  return clamp(policyDesired(i.policy, total, i.minTasks), i.minTasks, i.maxTasks);
 }
 
 /**
  * What the policy asks for, given the noise of the total: the least it surely asks for
  * (for scaling out) and the most it may ask for (for scaling in and the scale-in window).
  */
-export function recommendationRange(i: Pick<DecisionInput, 'policy' | 'total' | 'totalStdDev' | 'minTasks' | 'maxTasks'>): { low: number; high: number } {
+export function recommendationRange(
+  i: Pick<DecisionInput, 'policy' | 'total' | 'totalStdDev' | 'minTasks' | 'maxTasks' | 'projection'>,
+): { low: number; high: number } {
   const margin = 2 * (i.totalStdDev ?? 0);
   return {
-    low: recommend({ ...i, total: Math.max(0, i.total - margin) }),
-    high: recommend({ ...i, total: i.total + margin }),
+    low: recommend({ ...i, total: Math.max(0, i.total - margin), projection: shift(i.projection, -margin) }),
+    high: recommend({ ...i, total: i.total + margin, projection: shift(i.projection, margin) }),
   };
+}
+
+/** The projection moved by the total's noise margin: it was built from totals as noisy as this one. */
+function shift(p: LoadProjection | undefined, by: number): LoadProjection | undefined {
+  return p && { ...p, total: Math.max(0, p.total + by) };
 }
 
 /** Whether the tick saw every task's value. */
@@ -144,12 +172,17 @@ function decideAlone(i: DecisionInput): Decision {
     const desiredCount = Math.min(low, current + i.maxScaleOutStep, i.maxTasks);
     const partial = complete ? '' : ` (a lower bound: ${describeGaps(i)})`;
     const noise = low < recommendation ? ` (at least ${low} allowing for the rate's noise)` : '';
+    const p = i.policy.type === 'predictive' ? i.projection : undefined;
+    const now = p ? recommend({ ...i, projection: undefined }) : recommendation;
+    const ahead = p && now < recommendation
+      ? `, rising ${round(p.slopePerSecond)}/s to ${round(p.total)} in ${round(p.lookAheadSeconds)} s (${now} for the load now)`
+      : '';
     return {
       action: 'SCALE_OUT',
       desiredCount,
       recommendation,
       complete,
-      reason: `load ${round(i.total)} asks for ${recommendation} tasks${noise}, ${current} desired${partial}`,
+      reason: `load ${round(i.total)} asks for ${recommendation} tasks${ahead}${noise}, ${current} desired${partial}`,
     };
   }
 

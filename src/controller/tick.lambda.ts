@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { CONFIG_ENV, parseControllerConfig } from './controller-config';
 import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensions } from './controller-metrics';
+import { LoadHistory } from './load-trend';
 import { policyDesired } from './scaling-decision';
 import { scrapeAll } from './scraper';
 import { StateStore } from './state-store';
@@ -31,6 +32,8 @@ const store = new StateStore(new DynamoDBClient({ maxAttempts: 3, requestHandler
 const counters = new RequestCounters();
 /** The service's tasks as last listed and described: most ticks need one ECS call. */
 const catalog = new TaskCatalog();
+/** The recent ticks' totals, for the predictive policy's trend: the warm instance's memory too. */
+const loadHistory = new LoadHistory();
 
 /** The tick's log line stays small at thousands of tasks: CloudWatch Logs bills every byte. */
 const MAX_LOGGED_TASKS = 100;
@@ -41,7 +44,7 @@ const MAX_LOGGED_TASKS = 100;
  */
 export async function handler(event: TickEvent): Promise<TickResult> {
   const started = Date.now();
-  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters, catalog });
+  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters, catalog, loadHistory });
   const r = report.result;
   const f = r.figures;
   logger.info('tick', {
@@ -56,7 +59,7 @@ export async function handler(event: TickEvent): Promise<TickResult> {
     ...f,
     ...loggedTasks(report.perTask, report.failures),
   });
-  publishMetrics(r, Date.now() - started);
+  publishMetrics(r, report.perTask.some(m => m.value !== undefined), Date.now() - started);
   return r;
 }
 
@@ -66,7 +69,7 @@ export async function handler(event: TickEvent): Promise<TickResult> {
  * figures): a loop that runs but cannot see the service is as stopped as one that does not
  * run, and the "stopped ticking" alarm should say so. The load only when some task gave a value.
  */
-function publishMetrics(r: TickResult, tickMs: number) {
+function publishMetrics(r: TickResult, anyValue: boolean, tickMs: number) {
   const f = r.figures;
   metrics.addMetric(M.TICK_DURATION, MetricUnit.Milliseconds, tickMs);
   if (Object.keys(f.ecsCalls).length > 0) {
@@ -79,7 +82,7 @@ function publishMetrics(r: TickResult, tickMs: number) {
     // 0 on a hold, so that the sum counts actions and the graph has no gaps.
     metrics.addMetric(M.SCALING_ACTIONS, MetricUnit.Count, r.action === 'HOLD' ? 0 : 1);
   }
-  if (f.scraped > f.failed) {
+  if (anyValue) {
     const unit = config.policy.metric === 'REQUESTS_PER_SECOND' ? MetricUnit.CountPerSecond : MetricUnit.Count;
     metrics.addMetric(M.LOAD, unit, f.total);
     metrics.addMetric(M.LOAD_PER_TASK, unit, f.perTask);

@@ -1,8 +1,9 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ControllerConfig } from './controller-config';
+import { learnedStartDelaySeconds, LoadHistory, projectLoad } from './load-trend';
 import { recordRecommendation, windowView } from './recommendation-history';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
-import { decide, Decision, isComplete, PeerAction, recommendationRange } from './scaling-decision';
+import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
@@ -48,6 +49,9 @@ export interface TickFigures {
   readonly scrapeMs: number;
   /** ECS calls the discovery made, by action. */
   readonly ecsCalls: Readonly<Record<string, number>>;
+  /** Under the predictive policy, when the load rises: the total projected `lookAheadSeconds` ahead. */
+  readonly projectedTotal?: number;
+  readonly lookAheadSeconds?: number;
 }
 
 export interface TickDeps {
@@ -59,6 +63,11 @@ export interface TickDeps {
   readonly counters: RequestCounters;
   /** The service's tasks as last listed and described, kept by the warm Lambda instance. */
   readonly catalog: TaskCatalog;
+  /**
+   * The recent complete ticks' totals, kept by the warm Lambda instance: the predictive
+   * policy's trend. @default - no trend: the predictive policy acts as target tracking
+   */
+  readonly loadHistory?: LoadHistory;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -178,7 +187,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   deps.catalog.markSuspects(scraped.filter(r => !r.ok).map(r => r.taskId));
   const gaps = rateGaps(config.intervalSeconds);
   const perTask = samples.map(sample =>
-    taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId)));
+    taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId), event.runId));
   deps.counters.record(samples, discovery.listedTaskIds, gaps);
   const known = perTask.filter(m => m.value !== undefined);
   const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
@@ -196,7 +205,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const drainingUnknown = failures.filter(f => f.draining).length
     + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
   const complete = isComplete(counts) && drainingUnknown === 0;
-  const { high } = recommendationRange({ policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks });
+  const projection = loadProjection(config, complete, total, scrapeStarted, deps);
+  const { high } = recommendationRange({ policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection });
   const nowSeconds = Math.floor(now / 1000);
   const history = recordRecommendation(state.history, nowSeconds, complete ? high : Math.max(high, current),
     config.intervalSeconds, config.scaleInWindowSeconds);
@@ -216,6 +226,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     totalStdDev,
     window: windowView(history, nowSeconds, config.intervalSeconds, config.scaleInWindowSeconds),
     peerAction: recentPeerAction(state, event.runId, now, config.intervalSeconds),
+    projection,
   });
 
   const acting = decision.action !== 'HOLD';
@@ -253,6 +264,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     failed: counts.failedScrapes,
     scrapeMs,
     ecsCalls: discovery.calls,
+    ...(projection ? { projectedTotal: projection.total, lookAheadSeconds: projection.lookAheadSeconds } : {}),
   };
   const verb = config.dryRun ? 'would scale' : 'scales';
   const direction = decision.action === 'SCALE_OUT' ? 'out' : 'in';
@@ -277,6 +289,24 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   function hold(reason: string, cont: boolean, desired: number): TickResult {
     return { action: 'HOLD', desiredCount: desired, previousDesiredCount: desired, reason, continue: cont, notify: false, subject: '', message: '', figures: ZERO_FIGURES };
   }
+}
+
+/**
+ * Under the predictive policy: records a complete tick's total (only a complete one: a lower
+ * bound from failed scrapes would look like a fall, then a rise) and projects the load to
+ * when the tasks asked for now are ready, until the next tick's are: the learned start delay
+ * plus one interval. Undefined when the load is not rising beyond its noise.
+ */
+function loadProjection(
+  config: ControllerConfig, complete: boolean, total: number, readAt: number, deps: TickDeps,
+): LoadProjection | undefined {
+  const policy = config.policy;
+  if (policy.type !== 'predictive' || !deps.loadHistory) return undefined;
+  if (!complete) return undefined;
+  deps.loadHistory.record(readAt, total);
+  const lookAheadSeconds = learnedStartDelaySeconds(deps.catalog.startDelays(), policy.startDelaySeconds) + config.intervalSeconds;
+  const p = projectLoad(deps.loadHistory.recent(readAt), lookAheadSeconds);
+  return p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
 }
 
 function sameState(a: ControllerState, b: ControllerState): boolean {
