@@ -206,7 +206,9 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
   const complete = isComplete(counts) && drainingUnknown === 0;
   const projection = loadProjection(config, complete, total, scrapeStarted, deps);
-  const { high } = recommendationRange({ policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection });
+  const { high } = recommendationRange({
+    policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection,
+  });
   const nowSeconds = Math.floor(now / 1000);
   const history = recordRecommendation(state.history, nowSeconds, complete ? high : Math.max(high, current),
     config.intervalSeconds, config.scaleInWindowSeconds);
