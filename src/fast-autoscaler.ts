@@ -20,8 +20,11 @@ import { addProxySidecar, PROXY_CONTAINER_NAME, proxyTargetGroupErrors } from '.
 import { ScalingPolicy } from './scaling-policy';
 import { applicationAutoScalingTargets, securityGroupsWithoutRule } from './service-coexistence';
 
-/** The nginx image the proxy runs unless told otherwise: stock, public, no Docker build. */
-export const DEFAULT_PROXY_IMAGE = 'public.ecr.aws/nginx/nginx:1.28-alpine';
+/**
+ * The nginx image the proxy runs unless told otherwise: stock, public, no Docker build;
+ * the stable line from 1.30 on passes the app's 103 Early Hints through.
+ */
+export const DEFAULT_PROXY_IMAGE = 'public.ecr.aws/nginx/nginx:1.30-alpine';
 
 /**
  * Properties of a FastAutoscaler.
@@ -84,8 +87,12 @@ export interface FastAutoscalerProps {
   readonly statusPort?: number;
 
   /**
-   * The proxy's image: any nginx with the stub_status module and a POSIX shell.
-   * @default - `public.ecr.aws/nginx/nginx:1.28-alpine`
+   * The proxy's image: any nginx with the stub_status module and a POSIX shell. With
+   * the default image the app's 103 Early Hints reach the client; with another, nginx
+   * 1.29.8 or later drops them, while nginx before 1.29 takes a 103 for the final
+   * response and stalls the connection until the app closes it. Every nginx does that
+   * with a 102 Processing (see "What the proxy changes" in the README).
+   * @default - `public.ecr.aws/nginx/nginx:1.30-alpine`
    */
   readonly proxyImage?: ecs.ContainerImage;
 
@@ -382,6 +389,8 @@ export class FastAutoscaler extends Construct {
       config: {
         policy: props.policy._render(),
         minTasks,
+      // Only the default image is known to understand the early_hints directive.
+      earlyHints: props.proxyImage === undefined,
         maxTasks,
         maxScaleOutStep: props.maxScaleOutStep ?? maxTasks,
         intervalSeconds: interval.toSeconds(),

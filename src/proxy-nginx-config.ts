@@ -48,6 +48,14 @@ export interface ProxyNginxConfigOptions {
   readonly runtimeDir?: string;
   /** @default auto */
   readonly workerProcesses?: number;
+  /**
+   * Pass the app's 103 Early Hints on to the client (the `early_hints` directive). Only
+   * for nginx 1.30 or later: older nginx refuses to start with the directive. nginx 1.29.8
+   * and later without it drop the hints and deliver the final response; before 1.29
+   * nginx takes a 1xx for the final response and the connection stalls (see the README).
+   * @default false
+   */
+  readonly earlyHints?: boolean;
 }
 
 /** Response headers nginx would act on itself (an internal redirect, a rate limit, buffering) or hide. */
@@ -87,16 +95,22 @@ export function renderProxyNginxConfig(o: ProxyNginxConfigOptions): string {
     `  client_header_timeout ${timeout};`,
     `  client_body_timeout ${timeout};`,
     `  send_timeout ${timeout};`,
-    // Only an Upgrade request asks the app to upgrade. Every other request leaves
-    // Connection empty where the connection to the app is reused, and says "close" where
-    // it is not (the app then closes first and keeps the TIME_WAIT, not nginx).
-    '  map $http_upgrade $fast_autoscaler_connection {',
-    '    default upgrade;',
-    "    '' '';",
+    // Only an upgrade request asks the app to upgrade: an Upgrade header and the
+    // "upgrade" token in Connection (any case), as the app itself would require
+    // (RFC 9110, 7.8). Every other request leaves Connection empty where the connection
+    // to the app is reused, and says "close" where it is not (the app then closes first
+    // and keeps the TIME_WAIT, not nginx). The Upgrade header itself passes as sent.
+    '  map $http_connection $fast_autoscaler_upgrade_token {',
+    '    "~*(^|,)\\s*upgrade\\s*(,|$)" yes;',
+    '    default no;',
     '  }',
-    '  map $http_upgrade $fast_autoscaler_connection_new {',
-    '    default upgrade;',
-    "    '' close;",
+    '  map "$fast_autoscaler_upgrade_token:$http_upgrade" $fast_autoscaler_connection {',
+    '    "~^yes:." upgrade;',
+    "    default '';",
+    '  }',
+    '  map "$fast_autoscaler_upgrade_token:$http_upgrade" $fast_autoscaler_connection_new {',
+    '    "~^yes:." upgrade;',
+    '    default close;',
     '  }',
     // Safe, body-less requests may reuse an idle connection to the app, because nginx
     // can resend them on a new one when the app closed the reused one in the meantime.
@@ -119,6 +133,8 @@ export function renderProxyNginxConfig(o: ProxyNginxConfigOptions): string {
     '  server {',
     `    listen ${listen(o.proxyPort)} reuseport backlog=4096;`,
     '    proxy_http_version 1.1;',
+    // The app's 103 Early Hints reach the client as they would directly.
+    ...(o.earlyHints ? ['    early_hints 1;'] : []),
     // Host exactly as sent; X-Forwarded-For/-Proto/-Port and every other header pass
     // untouched (nginx only drops the hop-by-hop ones it handles itself).
     '    proxy_set_header Host $http_host;',

@@ -24,6 +24,8 @@ export interface ProxySidecarOptions {
   readonly timeoutSeconds?: number;
   /** The largest request body, in bytes. @default no limit */
   readonly maxRequestBodyBytes?: number;
+  /** Pass the app's 103 Early Hints on: only for an image known to run nginx 1.30 or later. @default false */
+  readonly earlyHints?: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition
     appPort: o.appPort,
     timeoutSeconds: o.timeoutSeconds,
     maxRequestBodyBytes: o.maxRequestBodyBytes,
+    earlyHints: o.earlyHints,
   });
   const proxy = o.taskDefinition.addContainer(PROXY_CONTAINER_NAME, {
     image: o.image,
@@ -84,10 +87,11 @@ export function proxyHealthCheckCommand(statusPort: number): string {
 
 /**
  * Why the load balancer cannot reach the app through this proxy, if it cannot: nginx
- * listens for plaintext HTTP/1.1 on IPv4, so a target group of the service's that sends
- * the proxy TLS, HTTP/2 or gRPC, health-checks it over HTTPS, or addresses it over IPv6
- * would never get an answer. Target groups this app does not define (imported), and
- * properties that are tokens, are not judged.
+ * listens for plaintext HTTP/1.1 over TCP on IPv4 and expects no PROXY protocol header,
+ * so a target group of the service's that sends the proxy TLS, HTTP/2, gRPC or UDP, a
+ * PROXY protocol v2 header (nginx answers every request 400), health-checks it over HTTPS,
+ * or addresses it over IPv6 would never get an answer. Target groups this app does not
+ * define (imported), and properties that are tokens, are not judged.
  */
 export function proxyTargetGroupErrors(service: ecs.BaseService, proxyPort: number): string[] {
   const stack = Stack.of(service);
@@ -103,25 +107,40 @@ export function proxyTargetGroupErrors(service: ecs.BaseService, proxyPort: numb
   for (const tg of service.node.root.node.findAll().filter(isTargetGroup)) {
     if (!attached.includes(JSON.stringify(stack.resolve(tg.ref)))) continue;
     // The L2 fills some of these lazily; what still resolves to a token is not judged.
-    const value = (v: string | undefined) => {
+    const value = (v: unknown) => {
       const resolved: unknown = Stack.of(tg).resolve(v);
       return typeof resolved === 'string' && !Token.isUnresolved(resolved) ? resolved : undefined;
     };
     const [protocol, version, healthCheck, ipType] = [tg.protocol, tg.protocolVersion, tg.healthCheckProtocol, tg.ipAddressType].map(value);
+    const proxyProtocol = targetGroupAttribute(tg, 'proxy_protocol_v2.enabled') === 'true';
     const problems = [
-      protocol && ['HTTPS', 'TLS'].includes(protocol) ? `protocol ${protocol}` : undefined,
+      protocol && ['HTTPS', 'TLS', 'UDP', 'TCP_UDP'].includes(protocol) ? `protocol ${protocol}` : undefined,
       version && ['HTTP2', 'GRPC'].includes(version) ? `protocol version ${version}` : undefined,
       healthCheck && ['HTTPS', 'TLS'].includes(healthCheck) ? `health check protocol ${healthCheck}` : undefined,
       ipType === 'ipv6' ? 'IP address type ipv6' : undefined,
+      proxyProtocol ? 'a PROXY protocol v2 header (proxy_protocol_v2.enabled), which nginx answers with 400' : undefined,
     ].filter((p): p is string => p !== undefined);
-    if (problems.length > 0) {
-      errors.push(`The target group ${tg.node.path} sends the proxy (port ${proxyPort}) ${problems.join(', ')}, but the proxy speaks `
-        + 'plaintext HTTP/1.1 on IPv4 only: its targets would never answer. Use protocol HTTP, protocol version HTTP1, '
-        + 'an HTTP health check and IPv4 targets (the listener may still take HTTPS and HTTP/2 from clients); '
-        + 'a gRPC service cannot be scaled through this proxy.');
-    }
+    if (problems.length === 0) continue;
+    // A Network Load Balancer's target group is fixed with other settings than an Application Load Balancer's.
+    const network = proxyProtocol || (protocol !== undefined && ['TCP', 'TLS', 'UDP', 'TCP_UDP'].includes(protocol));
+    const advice = network
+      ? 'Use protocol TCP, no proxy protocol v2, an HTTP or TCP health check and IPv4 targets (the NLB listener may still '
+        + 'terminate TLS for clients).'
+      : 'Use protocol HTTP, protocol version HTTP1, an HTTP health check and IPv4 targets (the listener may still take '
+        + 'HTTPS and HTTP/2 from clients); a gRPC service cannot be scaled through this proxy.';
+    errors.push(`The target group ${tg.node.path} sends the proxy (port ${proxyPort}) ${problems.join(', ')}, but the proxy speaks `
+      + `plaintext HTTP/1.1 over TCP on IPv4 only, without PROXY protocol: its targets would never answer. ${advice}`);
   }
   return errors;
+}
+
+/** A target group attribute's value, if it is set and known at synthesis. */
+function targetGroupAttribute(tg: elbv2.CfnTargetGroup, key: string): string | undefined {
+  const attributes: unknown = Stack.of(tg).resolve(tg.targetGroupAttributes);
+  if (!Array.isArray(attributes)) return undefined;
+  const found = attributes.find((a: unknown) => typeof a === 'object' && a !== null && (a as { key?: unknown }).key === key) as
+    { value?: unknown } | undefined;
+  return typeof found?.value === 'string' && !Token.isUnresolved(found.value) ? found.value : undefined;
 }
 
 function isTargetGroup(c: IConstruct): c is elbv2.CfnTargetGroup {

@@ -1,8 +1,9 @@
 import { App, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../../src';
+import { DEFAULT_PROXY_IMAGE, FastAutoscaler, ScalingMetric, ScalingPolicy } from '../../src';
 import { DEFAULT_PROXY_TIMEOUT_SECONDS, renderProxyNginxConfig } from '../../src/proxy-nginx-config';
 import { PROXY_CONTAINER_NAME, proxyHealthCheckCommand } from '../../src/proxy-sidecar';
 import { fargateService, typicalStack } from '../support/typical-stack';
@@ -13,17 +14,34 @@ function proxyContainer(template: Template): any {
 }
 
 describe('the configuration in the task definition', () => {
-  test('is the renderer’s, with the construct’s defaults', () => {
+  test('is the renderer’s, with the construct’s defaults: the default image (nginx 1.30) passes 103 Early Hints on', () => {
     const { stack } = typicalStack();
     const container = proxyContainer(Template.fromStack(stack));
-    expect(container.Environment[0].Value).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80 }));
+    expect(container.Image).toBe(DEFAULT_PROXY_IMAGE);
+    expect(DEFAULT_PROXY_IMAGE).toMatch(/^public\.ecr\.aws\/nginx\/nginx:1\.(29|[3-9]\d)[.-]/);
+    expect(container.Environment[0].Value).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80, earlyHints: true }));
+    expect(container.Environment[0].Value).toContain('    early_hints 1;\n');
+  });
+
+  test('another image gets no early_hints directive (nginx before 1.29 would refuse to start)', () => {
+    const { stack } = typicalStack({ props: { proxyImage: ecs.ContainerImage.fromRegistry('nginx:1.22') } });
+    const config = proxyContainer(Template.fromStack(stack)).Environment[0].Value;
+    expect(config).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80 }));
+    expect(config).not.toMatch(/early_hints/);
+  });
+
+  test('an upgrade needs both an Upgrade header and the upgrade token in Connection', () => {
+    const config = renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80 });
+    expect(config).toContain('  map $http_connection $fast_autoscaler_upgrade_token {\n    "~*(^|,)\\s*upgrade\\s*(,|$)" yes;\n    default no;\n  }\n');
+    expect(config).toContain('  map "$fast_autoscaler_upgrade_token:$http_upgrade" $fast_autoscaler_connection {\n    "~^yes:." upgrade;\n');
+    expect(config).not.toMatch(/map \$http_upgrade /);
   });
 
   test('is the renderer’s with proxyTimeout and proxyMaxRequestBodySize', () => {
     const { stack } = typicalStack({ props: { proxyTimeout: Duration.minutes(2), proxyMaxRequestBodySize: Size.mebibytes(10) } });
     const config = proxyContainer(Template.fromStack(stack)).Environment[0].Value;
     const ports = { proxyPort: 8012, statusPort: 8022, appPort: 80 };
-    const expected = renderProxyNginxConfig({ ...ports, timeoutSeconds: 120, maxRequestBodyBytes: 10 * 1024 * 1024 });
+    const expected = renderProxyNginxConfig({ ...ports, timeoutSeconds: 120, maxRequestBodyBytes: 10 * 1024 * 1024, earlyHints: true });
     expect(config).toBe(expected);
     expect(config).toContain('  client_max_body_size 10485760;\n');
     expect(config).toContain('    proxy_read_timeout 120s;\n');
@@ -135,6 +153,59 @@ describe('target groups the proxy cannot serve are a synth error', () => {
     const stack = stackWithTargetGroup({});
     stack.node.findAll().find((c): c is elbv2.CfnTargetGroup => c instanceof elbv2.CfnTargetGroup)!.ipAddressType = 'ipv6';
     expect(() => Template.fromStack(stack)).toThrow(/sends the proxy \(port 8012\) IP address type ipv6, but/);
+  });
+
+  function stackWithNetworkTargetGroup(props: Partial<elbv2.AddNetworkTargetsProps>, listenerProtocol = elbv2.Protocol.TCP) {
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const { service } = fargateService(stack);
+    const autoscaler = new FastAutoscaler(stack, 'Autoscaler', {
+      service,
+      policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.IN_FLIGHT_REQUESTS, targetPerTask: 10 }),
+      maxTasks: 10,
+    });
+    const nlb = new elbv2.NetworkLoadBalancer(stack, 'Nlb', { vpc: service.cluster.vpc });
+    const listener = nlb.addListener('Tcp', {
+      port: 443,
+      protocol: listenerProtocol,
+      certificates: listenerProtocol === elbv2.Protocol.TLS ? [elbv2.ListenerCertificate.fromArn('arn:aws:acm:eu-west-1:123456789012:certificate/x')] : undefined,
+    });
+    listener.addTargets('Web', { port: 8012, targets: [autoscaler.loadBalancerTarget], ...props });
+    return stack;
+  }
+
+  const NLB_ADVICE = 'Use protocol TCP, no proxy protocol v2, an HTTP or TCP health check and IPv4 targets';
+
+  test('an NLB target group with proxy protocol v2: nginx would answer every request 400', () => {
+    const stack = stackWithNetworkTargetGroup({ proxyProtocolV2: true });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /The target group Stack\/Nlb\/Tcp\/WebGroup\/Resource sends the proxy \(port 8012\) a PROXY protocol v2 header \(proxy_protocol_v2.enabled\), which nginx answers with 400, but the proxy speaks plaintext HTTP\/1.1 over TCP/,
+    );
+    expect(() => Template.fromStack(stack)).toThrow(NLB_ADVICE);
+  });
+
+  test.each([elbv2.Protocol.UDP, elbv2.Protocol.TCP_UDP])('an NLB target group with protocol %s (nginx listens on TCP only)', protocol => {
+    const stack = stackWithNetworkTargetGroup({ protocol, healthCheck: { protocol: elbv2.Protocol.TCP } }, protocol);
+    expect(() => Template.fromStack(stack)).toThrow(new RegExp(`sends the proxy \\(port 8012\\) protocol ${protocol}, but the proxy speaks`));
+    expect(() => Template.fromStack(stack)).toThrow(NLB_ADVICE);
+  });
+
+  test('an NLB TLS target group is told to use TCP, not HTTP', () => {
+    const stack = stackWithNetworkTargetGroup({ protocol: elbv2.Protocol.TLS }, elbv2.Protocol.TLS);
+    expect(() => Template.fromStack(stack)).toThrow(/sends the proxy \(port 8012\) protocol TLS, but the proxy speaks/);
+    expect(() => Template.fromStack(stack)).toThrow(NLB_ADVICE);
+    expect(() => Template.fromStack(stack)).not.toThrow(/protocol version HTTP1/);
+  });
+
+  test('an NLB TCP target group without proxy protocol is fine, also with the attribute set to false', () => {
+    expect(() => Template.fromStack(stackWithNetworkTargetGroup({}))).not.toThrow();
+    expect(() => Template.fromStack(stackWithNetworkTargetGroup({ proxyProtocolV2: false }))).not.toThrow();
+  });
+
+  test('an ALB target group gets the HTTP advice', () => {
+    expect(() => Template.fromStack(stackWithTargetGroup({ protocol: elbv2.ApplicationProtocol.HTTPS }))).toThrow(
+      'Use protocol HTTP, protocol version HTTP1, an HTTP health check and IPv4 targets',
+    );
   });
 
   test('a plain HTTP/1.1 target group is fine', () => {
