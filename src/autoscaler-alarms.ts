@@ -18,6 +18,8 @@ export interface AutoscalerAlarmsProps {
   /** The schedule's dead-letter queue: starts EventBridge Scheduler could not deliver. */
   readonly deadLetterQueue: sqs.IQueue;
   readonly maxTasks: number;
+  /** Whether the policy can ask for more than `maxTasks` (not a step policy): else no "held at maxTasks" alarm. */
+  readonly recommendationCanExceedMaxTasks: boolean;
   /** Runs when an alarm fires and when it clears. */
   readonly action?: cloudwatch.IAlarmAction;
   /** Names the autoscaler in the alarms' descriptions. */
@@ -41,8 +43,11 @@ export class AutoscalerAlarms extends Construct {
   public readonly stoppedTicking: cloudwatch.Alarm;
   /** A fifth or more of the tasks' status pages unread, minute after minute. */
   public readonly failedScrapes: cloudwatch.Alarm;
-  /** The load asks for more than `maxTasks`, minute after minute. */
-  public readonly heldAtMaxTasks: cloudwatch.Alarm;
+  /**
+   * The load asks for more than `maxTasks`, minute after minute. Undefined for a step
+   * policy, whose table never asks for more than `maxTasks`.
+   */
+  public readonly heldAtMaxTasks?: cloudwatch.Alarm;
   /** A run failed (gave up after failures in a row) or timed out. */
   public readonly runsGivingUp: cloudwatch.Alarm;
   /** The schedule could not start a run, even after its retries. */
@@ -85,7 +90,7 @@ export class AutoscalerAlarms extends Construct {
     });
 
     // The minimum: every tick of the minute asked for more than the ceiling.
-    this.heldAtMaxTasks = new cloudwatch.Alarm(this, 'HeldAtMaxTasks', {
+    this.heldAtMaxTasks = !props.recommendationCanExceedMaxTasks ? undefined : new cloudwatch.Alarm(this, 'HeldAtMaxTasks', {
       alarmDescription: `${subject}: the load has asked for more than maxTasks (${props.maxTasks}) tasks for ${SUSTAINED_MINUTES} minutes; the service is held at maxTasks. See the README, "Alarms".`,
       metric: metrics.metricRecommendation({ statistic: cloudwatch.Stats.MINIMUM, period: minute }),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -99,7 +104,7 @@ export class AutoscalerAlarms extends Construct {
     // FastAutoscaler.TooManyFailures after starting its successor.
     const fiveMinutes = Duration.minutes(5);
     this.runsGivingUp = new cloudwatch.Alarm(this, 'RunsGivingUp', {
-      alarmDescription: `${subject}: a control-loop run failed or timed out in the last 5 minutes (failures in a row: ticks or scaling calls). See the README, "Alarms".`,
+      alarmDescription: `${subject}: control-loop runs failed or timed out in two 5-minute periods in a row (failures in a row: ticks or scaling calls). See the README, "Alarms".`,
       metric: new cloudwatch.MathExpression({
         expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
         usingMetrics: {
@@ -111,7 +116,11 @@ export class AutoscalerAlarms extends Construct {
       }),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       threshold: 1,
-      evaluationPeriods: 1,
+      // One run that gives up while an older one keeps ticking is a blip (a short DynamoDB or
+      // Lambda outage); runs giving up period after period is not. Blindness itself pages
+      // sooner, through "stopped ticking".
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
@@ -134,6 +143,7 @@ export class AutoscalerAlarms extends Construct {
 
   /** Every alarm, for a dashboard or a composite alarm. */
   public get all(): cloudwatch.Alarm[] {
-    return [this.stoppedTicking, this.failedScrapes, this.heldAtMaxTasks, this.runsGivingUp, this.startsDeadLettered];
+    const held = this.heldAtMaxTasks ? [this.heldAtMaxTasks] : [];
+    return [this.stoppedTicking, this.failedScrapes, ...held, this.runsGivingUp, this.startsDeadLettered];
   }
 }

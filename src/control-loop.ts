@@ -62,7 +62,8 @@ export interface ControlLoopProps {
   readonly logRetention: logs.RetentionDays;
   readonly stateMachineLogLevel: sfn.LogLevel;
   /** The controller Lambda's reserved concurrency. */
-  readonly reservedConcurrency: number;
+  /** Executions reserved for the controller, or none. */
+  readonly reservedConcurrency?: number;
   /** The controller Lambda's memory in MB (its CPU share follows). */
   readonly memorySize: number;
 }

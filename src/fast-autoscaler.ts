@@ -205,6 +205,16 @@ export interface FastAutoscalerProps {
   readonly controllerReservedConcurrency?: number;
 
   /**
+   * Reserve concurrency for the controller at all. Lambda refuses a reservation that leaves
+   * the account fewer than 100 unreserved executions, so an account whose concurrency limit
+   * is below 100 + 5 per autoscaler (new accounts may start at 10) cannot deploy one:
+   * `false` deploys without a reservation, and the controller then competes with every
+   * other function in the account during a surge.
+   * @default true
+   */
+  readonly reserveControllerConcurrency?: boolean;
+
+  /**
    * The controller Lambda's memory in MB, which sets its CPU share (one vCPU at 1,769 MB).
    * A tick reads every task, so the default grows with `maxTasks`: 256 MB up to 200 tasks,
    * 512 MB up to 1,000, 1,024 MB up to 2,500, 1,769 MB beyond (measured in
@@ -272,7 +282,8 @@ export class FastAutoscaler extends Construct {
 
   /**
    * Fires when the load asked for more than `maxTasks` every minute for five minutes.
-   * @default - undefined when `createAlarms` is false
+   * @default - undefined when `createAlarms` is false, or for a step policy (its table never
+   *   asks for more than `maxTasks`)
    */
   public readonly heldAtMaxTasksAlarm?: cloudwatch.IAlarm;
 
@@ -353,6 +364,9 @@ export class FastAutoscaler extends Construct {
       ...checkDuration('proxyTimeout', proxyTimeout, 1, 86400),
       ...checkBodySize('proxyMaxRequestBodySize', props.proxyMaxRequestBodySize),
       ...checkWhole('controllerReservedConcurrency', reservedConcurrency, 1, 1000),
+      ...(props.reserveControllerConcurrency === false && props.controllerReservedConcurrency !== undefined
+        ? [`\`controllerReservedConcurrency\` (${props.controllerReservedConcurrency}) must not be set when \`reserveControllerConcurrency\` is false`]
+        : []),
       ...(props.controllerMemorySize !== undefined ? checkWhole('controllerMemorySize', props.controllerMemorySize, 128, 10240) : []),
     ];
     if (!Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks) && minTasks > maxTasks) {
@@ -384,7 +398,7 @@ export class FastAutoscaler extends Construct {
       vpcSubnets: props.controllerSubnets,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       stateMachineLogLevel: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR,
-      reservedConcurrency,
+      reservedConcurrency: props.reserveControllerConcurrency === false ? undefined : reservedConcurrency,
       memorySize: props.controllerMemorySize ?? defaultControllerMemoryMb(maxTasks),
       config: {
         policy: props.policy._render(),
@@ -415,6 +429,7 @@ export class FastAutoscaler extends Construct {
         stateMachine: loop.stateMachine,
         deadLetterQueue: loop.deadLetterQueue,
         maxTasks,
+        recommendationCanExceedMaxTasks: props.policy._render().type !== 'steps',
         action: props.alarmAction,
         subject: `fast-autoscaler of ECS service ${service.serviceName} (cluster ${service.cluster.clusterName})`,
       });

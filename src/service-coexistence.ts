@@ -9,13 +9,13 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
  */
 
 /**
- * The Application Auto Scaling targets in the service's stack that set its desired count:
- * `service.autoScaleTaskCount()` or a `CfnScalableTarget` naming the service.
+ * The Application Auto Scaling targets anywhere in the app that set the service's desired
+ * count: `service.autoScaleTaskCount()` or a `CfnScalableTarget` naming the service.
  */
 export function applicationAutoScalingTargets(service: ecs.BaseService): appscaling.CfnScalableTarget[] {
   const stack = Stack.of(service);
   const serviceName = JSON.stringify(stack.resolve(service.serviceName));
-  return stack.node.findAll()
+  return service.node.root.node.findAll()
     .filter((c): c is appscaling.CfnScalableTarget => c instanceof appscaling.CfnScalableTarget)
     .filter(t => t.scalableDimension === 'ecs:service:DesiredCount')
     // The resource id is `service/<cluster>/<service>`: it names this service if it holds its name.
@@ -35,6 +35,8 @@ export function securityGroupsWithoutRule(service: ecs.BaseService, controller: 
     .filter((c): c is ec2.CfnSecurityGroupIngress => c instanceof ec2.CfnSecurityGroupIngress)
     // A rule between groups of different stacks may live under the controller's group.
     .filter(r => id(r.groupId) === id(sg.securityGroupId) && id(r.sourceSecurityGroupId) === source);
-  return service.connections.securityGroups.filter(sg =>
-    !rules(sg).some(r => (r.fromPort ?? -1) <= statusPort && statusPort <= (r.toPort ?? -1)));
+  const groups = service.connections.securityGroups;
+  const closed = groups.filter(sg => !rules(sg).some(r => (r.fromPort ?? -1) <= statusPort && statusPort <= (r.toPort ?? -1)));
+  // Security group rules add up: one group of the task that lets the controller in is enough.
+  return closed.length === groups.length ? closed : [];
 }

@@ -239,15 +239,19 @@ describe('warnings about what silently breaks the autoscaler', () => {
   });
 
   test('an imported immutable security group on the service, where the status-port rule cannot go', () => {
-    const build = (mutable: boolean) => {
+    const build = (mutable: boolean, alsoOwnGroup: boolean) => {
       const stack = new Stack(new App(), 'Web', { env: { account: '123456789012', region: 'eu-west-1' } });
-      const { service } = fargateService(stack);
-      service.connections.addSecurityGroup(ec2.SecurityGroup.fromSecurityGroupId(stack, 'Shared', 'sg-0123456789abcdef0', { mutable }));
+      const { cluster, taskDefinition } = fargateService(stack);
+      const shared = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Shared', 'sg-0123456789abcdef0', { mutable });
+      const service = new ecs.FargateService(stack, 'Only', { cluster, taskDefinition, securityGroups: [shared] });
+      if (alsoOwnGroup) service.connections.addSecurityGroup(new ec2.SecurityGroup(stack, 'Own', { vpc: cluster.vpc }));
       autoscaler(stack, service);
       return Annotations.fromStack(stack);
     };
-    build(false).hasWarning('/Web/Autoscaler', Match.stringLikeRegexp('security group Web/Shared takes no new rules[\\s\\S]*status port 8022[\\s\\S]*every scrape would time out'));
-    build(true).hasNoWarning('/Web/Autoscaler', Match.stringLikeRegexp('takes no new rules'));
+    build(false, false).hasWarning('/Web/Autoscaler', Match.stringLikeRegexp('security group Web/Shared takes no new rules[\\s\\S]*status port 8022[\\s\\S]*every scrape would time out'));
+    build(true, false).hasNoWarning('/Web/Autoscaler', Match.stringLikeRegexp('takes no new rules'));
+    // Security group rules add up: one group that lets the controller in is enough.
+    build(false, true).hasNoWarning('/Web/Autoscaler', Match.stringLikeRegexp('takes no new rules'));
   });
 
   test('none for the typical setup', () => {

@@ -260,3 +260,36 @@ describe('the alarm evaluator the end-to-end proof relies on', () => {
     expect(alarmDefinition(Template.fromStack(stack).toJSON().Resources[id].Properties)).toEqual({ ...stopped, treatMissingData: 'breaching' });
   });
 });
+
+describe('what the adversarial review found', () => {
+  const alarms = (props: Parameters<typeof typicalStack>[0]) => Template.fromStack(typicalStack(props).stack).findResources('AWS::CloudWatch::Alarm');
+  const byId = (all: Record<string, any>, part: string) => Object.entries(all).find(([id]) => id.includes(part))?.[1];
+
+  test('no "held at maxTasks" alarm for a step policy, whose table never asks for more than maxTasks', () => {
+    const steps = ScalingPolicy.steps({
+      metric: ScalingMetric.ACTIVE_CONNECTIONS,
+      steps: [{ threshold: 50, desiredTasks: 2 }, { threshold: 500, desiredTasks: 20 }],
+    });
+    const { autoscaler } = typicalStack({ props: { policy: steps, maxTasks: 20 } });
+    expect(autoscaler.heldAtMaxTasksAlarm).toBeUndefined();
+    expect(autoscaler.alarms).toHaveLength(4);
+    expect(byId(alarms({ props: { policy: steps, maxTasks: 20 } }), 'HeldAtMaxTasks')).toBeUndefined();
+    expect(byId(alarms({}), 'HeldAtMaxTasks')).toBeDefined();
+  });
+
+  test('runs giving up page only when they do so in two 5-minute periods in a row: one blip while an older run ticks is not an outage', () => {
+    const alarm = byId(alarms({}), 'RunsGivingUp');
+    expect(alarm.Properties).toMatchObject({ EvaluationPeriods: 2, DatapointsToAlarm: 2 });
+  });
+
+  test('reserved concurrency can be left out for accounts with a low concurrency limit', () => {
+    const functions = (props: Parameters<typeof typicalStack>[0]) =>
+      Object.values(Template.fromStack(typicalStack(props).stack).findResources('AWS::Lambda::Function'))
+        .filter((f: any) => f.Properties.Environment?.Variables?.FAST_AUTOSCALER_CONFIG);
+    expect((functions({})[0] as any).Properties.ReservedConcurrentExecutions).toBe(5);
+    expect((functions({ props: { reserveControllerConcurrency: false } })[0] as any).Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(() => typicalStack({ props: { reserveControllerConcurrency: false, controllerReservedConcurrency: 3 } })).toThrow(
+      '`controllerReservedConcurrency` (3) must not be set when `reserveControllerConcurrency` is false',
+    );
+  });
+});

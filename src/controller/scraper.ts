@@ -88,10 +88,22 @@ export function scrapeOne(target: ScrapeTarget, port: number, timeoutMs: number)
         return;
       }
       chunks.push(chunk);
+      // A whole answer (its Content-Length reached) is enough: a server that keeps the
+      // connection open, or resets it, after answering is not a failed read.
+      const sofar = Buffer.concat(chunks);
+      if (isWholeAnswer(sofar)) finish(readAnswer(sofar));
     });
     socket.once('end', () => finish(readAnswer(Buffer.concat(chunks))));
     socket.once('error', err => finish({ ok: false, reason: `request: ${(err as NodeJS.ErrnoException).code ?? err.message}` }));
   });
+}
+
+/** Whether an answer holds its head and as many body bytes as its Content-Length says. */
+function isWholeAnswer(answer: Buffer): boolean {
+  const headEnd = answer.indexOf('\r\n\r\n');
+  if (headEnd < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)\s*\r\n/i.exec(answer.subarray(0, headEnd + 2).toString('latin1'));
+  return length !== null && answer.length - headEnd - 4 >= Number(length[1]);
 }
 
 /** The status page from a whole HTTP/1.x answer, or why it is not one. */

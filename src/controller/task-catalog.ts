@@ -2,13 +2,17 @@
  * What the warm Lambda instance remembers about the service's tasks between ticks, so
  * that a tick does not list and describe every task again: at 5,000 tasks that is 50
  * ListTasks pages (about 1.5 s one after the other) and 50 DescribeTasks calls, every 3 s,
- * from a bucket ECS documents at 20 calls a second shared by the whole account.
+ * from a bucket ECS documents at 20 calls a second (burst 100) shared by the whole account.
  *
- * A task's address never changes in its life, so a task is described once, and again only
- * when something about it may have changed: it was starting, it stopped answering, or it
- * is draining and a new listing was taken. The task lists themselves are read again when
- * the service's counts change (DescribeServices, one call a tick, tells), when a scrape
- * failed, and every `relistAfterMs` in any case.
+ * - A task's address never changes in its life: a task is described once, and again only
+ *   while it starts (every tick, so that it is read as soon as it runs), when it stopped
+ *   answering (by its ARN, not by listing everything again), and while it drains.
+ * - The task lists are read again when the service's counts change, at most every
+ *   `minRelistMs` for a large service, and every `relistAfterMs` in any case. A listing
+ *   longer than one tick allows carries on at the next tick from where it stopped.
+ * - DescribeTasks calls per tick are capped; what does not fit waits for the next tick,
+ *   most urgent first: tasks never described that serve, suspects, starting tasks,
+ *   draining tasks, the rest of the stopping list. A call that fails leaves its tasks queued.
  */
 
 /** Tasks on their way up: capacity already asked for. */
@@ -24,6 +28,8 @@ export const STILL_SERVING_WHILE_STOPPING: ReadonlySet<string> = new Set(['RUNNI
 export interface KnownTask {
   readonly taskId: string;
   readonly lastStatus: string;
+  /** RUNNING or STOPPED, as DescribeTasks said. */
+  readonly desiredStatus?: string;
   readonly address?: string;
   /** Epoch ms. */
   readonly createdAt?: number;
@@ -31,79 +37,184 @@ export interface KnownTask {
   readonly startedAt?: number;
 }
 
-export interface TaskListing {
-  /** ARNs listed under desiredStatus RUNNING. */
-  readonly serving: readonly string[];
-  /** ARNs listed under desiredStatus STOPPED: draining, or stopped within the last hour. */
-  readonly stopping: readonly string[];
+export interface TaskCatalogOptions {
+  /** The longest a listing is trusted. @default 30,000 */
+  readonly relistAfterMs?: number;
+  /** The shortest time between two listings of a service of more than 5 pages. @default 10,000 */
+  readonly minRelistMs?: number;
+  /** DescribeTasks calls (100 tasks each) a tick may make once the catalog knows the service. @default 10 */
+  readonly describeCallsPerTick?: number;
+  /** The same, while it knows nothing yet (a cold instance). @default 30 */
+  readonly coldDescribeCallsPerTick?: number;
+  /** Pages of the stopping list read at most (tasks stopped within the last hour are listed too). @default 10 */
+  readonly maxStoppingPages?: number;
 }
 
+/** One of the two task lists, as far as it has been read. */
+export interface ListProgress {
+  readonly arns: string[];
+  nextToken?: string;
+  done: boolean;
+  pages: number;
+}
+
+const SMALL_LISTING_PAGES = 5;
+
 export class TaskCatalog {
+  public readonly relistAfterMs: number;
+  public readonly minRelistMs: number;
+  public readonly describeCallsPerTick: number;
+  public readonly coldDescribeCallsPerTick: number;
+  public readonly maxStoppingPages: number;
+
   private readonly byArn = new Map<string, KnownTask>();
-  private listing?: TaskListing & { readonly at: number; readonly fingerprint: string };
-  /** ARNs to describe again at the next listing: they stopped answering. */
+  private listing?: {
+    readonly serving: string[];
+    readonly stopping: string[];
+    /** The stopping list was longer than `maxStoppingPages`: some draining tasks may be unknown. */
+    readonly stoppingTruncated: boolean;
+    readonly at: number;
+    readonly fingerprint: string;
+    readonly pages: number;
+  };
+  private inProgress?: { serving: ListProgress; stopping: ListProgress; readonly fingerprint: string; readonly startedAt: number };
+  private relistRequested = false;
+  /** ARNs that stopped answering, to describe again by ARN. */
   private readonly suspects = new Set<string>();
+  /** When a suspect was last described and found still running (it answers to ECS, not to us). */
+  private readonly suspectCheckedAt = new Map<string, number>();
   /** ARNs DescribeTasks could not describe, with ECS's reason. */
   private readonly undescribed = new Map<string, string>();
+  /** Draining ARNs described since the current listing was taken. */
+  private readonly drainingChecked = new Set<string>();
+
+  constructor(relistAfterMs = 30_000, o: Omit<TaskCatalogOptions, 'relistAfterMs'> = {}) {
+    this.relistAfterMs = relistAfterMs;
+    this.minRelistMs = o.minRelistMs ?? Math.min(10_000, relistAfterMs);
+    this.describeCallsPerTick = o.describeCallsPerTick ?? 10;
+    this.coldDescribeCallsPerTick = o.coldDescribeCallsPerTick ?? 30;
+    this.maxStoppingPages = o.maxStoppingPages ?? 10;
+  }
 
   /**
-   * @param relistAfterMs the longest a listing is trusted without a change in the
-   *   service's counts: at 5,000 tasks, 30 s keeps ListTasks under 2 calls a second
+   * Whether a listing is under way or due this tick. `activeCount` is the service's
+   * running + pending count: more than the listing holds means tasks it has not seen.
    */
-  constructor(public readonly relistAfterMs = 30_000) {}
-
-  /** Whether the task lists must be read again this tick. */
-  public needsListing(fingerprint: string, now: number): boolean {
+  public wantsListing(fingerprint: string, activeCount: number, now: number): boolean {
+    if (this.inProgress) return true;
     const l = this.listing;
-    return !l || l.fingerprint !== fingerprint || now - l.at >= this.relistAfterMs || now < l.at || this.suspects.size > 0;
+    if (!l || now < l.at || now - l.at >= this.relistAfterMs) return true;
+    const changed = l.fingerprint !== fingerprint || this.relistRequested || l.serving.length < activeCount;
+    // A large service is not listed again more often than every minRelistMs, even while it
+    // changes at every tick (a surge): starting tasks are followed by their ARNs meanwhile.
+    return changed && (l.pages <= SMALL_LISTING_PAGES || now - l.at >= this.minRelistMs);
   }
 
-  /** On a tick that keeps the listing: the listed tasks DescribeTasks could not describe last time. */
-  public toDescribeAgain(): string[] {
-    return [...this.undescribed.keys()];
+  /** The listing to continue (or a new one): where each list stands. */
+  public listingProgress(fingerprint: string, now: number): { serving: ListProgress; stopping: ListProgress } {
+    if (!this.inProgress) {
+      this.inProgress = {
+        serving: { arns: [], done: false, pages: 0 },
+        stopping: { arns: [], done: false, pages: 0 },
+        fingerprint,
+        startedAt: now,
+      };
+    }
+    return this.inProgress;
   }
 
-  /** Takes a fresh listing; forgets tasks no longer listed. Returns the ARNs to describe. */
-  public applyListing(listing: TaskListing, fingerprint: string, now: number): string[] {
-    const stopping = new Set(listing.stopping);
-    // A task that moved between the two lists while they were read is stopping.
-    const serving = listing.serving.filter(a => !stopping.has(a));
-    this.listing = { serving, stopping: listing.stopping, at: now, fingerprint };
-    const listed = new Set([...serving, ...listing.stopping]);
+  /** Once both lists are read (or the stopping one is cut): the new listing replaces the old one. */
+  public commitListingIfDone(): boolean {
+    const p = this.inProgress;
+    if (!p) return false;
+    const stoppingDone = p.stopping.done || p.stopping.pages >= this.maxStoppingPages;
+    if (!p.serving.done || !stoppingDone) return false;
+    const stoppingSet = new Set(p.stopping.arns);
+    const serving = p.serving.arns.filter(a => !stoppingSet.has(a));
+    const listed = new Set([...serving, ...p.stopping.arns]);
     for (const arn of [...this.byArn.keys()]) if (!listed.has(arn)) this.byArn.delete(arn);
-    for (const arn of [...this.undescribed.keys()]) if (!listed.has(arn)) this.undescribed.delete(arn);
-    const toDescribe = [...listed].filter(arn => {
-      const known = this.byArn.get(arn);
-      if (!known || this.suspects.has(arn) || this.undescribed.has(arn)) return true;
-      if (STARTING_STATUSES.has(known.lastStatus)) return true;
-      // A draining task is described again at each listing to learn when it has stopped.
-      return stopping.has(arn) && STILL_SERVING_WHILE_STOPPING.has(known.lastStatus);
-    });
-    this.suspects.clear();
-    return toDescribe;
+    for (const map of [this.undescribed, this.suspectCheckedAt]) for (const arn of [...map.keys()]) if (!listed.has(arn)) map.delete(arn);
+    for (const arn of [...this.suspects]) if (!listed.has(arn)) this.suspects.delete(arn);
+    this.drainingChecked.clear();
+    this.listing = {
+      serving,
+      stopping: p.stopping.arns,
+      stoppingTruncated: !p.stopping.done,
+      at: p.startedAt,
+      fingerprint: p.fingerprint,
+      pages: p.serving.pages + p.stopping.pages,
+    };
+    this.inProgress = undefined;
+    this.relistRequested = false;
+    return true;
   }
 
-  /** Records what DescribeTasks said. */
-  public applyDescribed(tasks: ReadonlyArray<{ arn: string } & Omit<KnownTask, 'taskId'>>, failures: ReadonlyArray<{ arn: string; reason: string }>): void {
-    for (const t of tasks) {
-      const { arn, ...known } = t;
+  /** The ARNs to describe this tick, most urgent first, within the tick's call budget. */
+  public toDescribe(now: number): string[] {
+    const l = this.listing;
+    if (!l) return [];
+    const budget = (this.byArn.size === 0 ? this.coldDescribeCallsPerTick : this.describeCallsPerTick) * 100;
+    const wanted: string[] = [];
+    const seen = new Set<string>();
+    const want = (arn: string) => {
+      if (!seen.has(arn)) {
+        seen.add(arn);
+        wanted.push(arn);
+      }
+    };
+    // 1. Serving tasks never described (or whose description failed).
+    for (const arn of l.serving) if (!this.byArn.has(arn)) want(arn);
+    // 2. Tasks that stopped answering, unless found still running within the last relist period.
+    for (const arn of this.suspects) {
+      const checked = this.suspectCheckedAt.get(arn);
+      if (checked === undefined || now - checked >= this.relistAfterMs) want(arn);
+    }
+    // 3. Starting tasks, so that each is read as soon as it runs.
+    for (const arn of l.serving) if (STARTING_STATUSES.has(this.byArn.get(arn)?.lastStatus ?? '')) want(arn);
+    // 4. Draining tasks, once a listing, to learn when they have stopped.
+    for (const arn of l.stopping) {
+      const known = this.byArn.get(arn);
+      if (known && STILL_SERVING_WHILE_STOPPING.has(known.lastStatus) && !this.drainingChecked.has(arn)) want(arn);
+    }
+    // 5. The rest of the stopping list: mostly tasks stopped long ago, described once.
+    for (const arn of l.stopping) if (!this.byArn.has(arn)) want(arn);
+    return wanted.slice(0, budget);
+  }
+
+  /** Records what DescribeTasks said, and which asked-for ARNs it could not describe. */
+  public applyDescribed(
+    tasks: ReadonlyArray<{ arn: string } & Omit<KnownTask, 'taskId'>>,
+    failures: ReadonlyArray<{ arn: string; reason: string }>,
+    now: number,
+  ): void {
+    const stopping = new Set(this.listing?.stopping ?? []);
+    for (const { arn, ...known } of tasks) {
       this.byArn.set(arn, { taskId: taskIdOf(arn), ...known });
-      this.undescribed.delete(t.arn);
+      this.undescribed.delete(arn);
+      if (stopping.has(arn)) this.drainingChecked.add(arn);
+      if (this.suspects.has(arn)) {
+        this.suspects.delete(arn);
+        // Stopped, or told to stop: the service has (or will have) a replacement to find.
+        if (known.lastStatus !== 'RUNNING' || known.desiredStatus === 'STOPPED') this.relistRequested = true;
+        else this.suspectCheckedAt.set(arn, now);
+      }
     }
     for (const f of failures) this.undescribed.set(f.arn, f.reason);
   }
 
-  /** Tasks whose status page did not answer: describe them at the next tick, and list again. */
+  /** Serving tasks whose status page refused or broke the connection: described again by ARN. */
   public markSuspects(taskIds: Iterable<string>): void {
     const wanted = new Set(taskIds);
+    if (wanted.size === 0) return;
     for (const [arn, task] of this.byArn) if (wanted.has(task.taskId)) this.suspects.add(arn);
   }
 
   /** The current picture: every listed task with what is known of it. */
   public view(): CatalogView {
-    const l = this.listing ?? { serving: [], stopping: [] };
+    const l = this.listing;
+    if (!l) return { listed: false, serving: [], stopping: [], stoppingTruncated: false };
     const entry = (arn: string) => ({ arn, taskId: taskIdOf(arn), known: this.byArn.get(arn), undescribed: this.undescribed.get(arn) });
-    return { serving: l.serving.map(entry), stopping: l.stopping.map(entry) };
+    return { listed: true, serving: l.serving.map(entry), stopping: l.stopping.map(entry), stoppingTruncated: l.stoppingTruncated };
   }
 
   /**
@@ -132,8 +243,12 @@ export interface CatalogEntry {
 }
 
 export interface CatalogView {
+  /** Whether a whole listing has been read yet (a cold instance may need more than one tick). */
+  readonly listed: boolean;
   readonly serving: readonly CatalogEntry[];
   readonly stopping: readonly CatalogEntry[];
+  /** The stopping list was cut: tasks beyond it may be draining unseen. */
+  readonly stoppingTruncated: boolean;
 }
 
 export function taskIdOf(arn: string): string {

@@ -1,6 +1,6 @@
 import { DescribeServicesCommand, DescribeTasksCommand, DesiredStatus, ECSClient, ListTasksCommand, Service, Task } from '@aws-sdk/client-ecs';
 import { ScrapeTarget } from './scraper';
-import { STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
+import { KnownTask, ListProgress, STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
 
 export { taskIdOf } from './task-catalog';
 
@@ -32,9 +32,13 @@ export interface EcsCallOptions {
   readonly catalog?: TaskCatalog;
   /** Epoch ms, for the catalog's listing age. @default Date.now() */
   readonly now?: number;
+  /** Epoch ms after which no further ListTasks page is asked for this tick. @default no limit */
+  readonly listUntil?: number;
 }
 
 export interface Discovery {
+  /** Whether the catalog has read a whole listing (a cold instance at thousands of tasks may need two ticks). */
+  readonly listed: boolean;
   readonly service: ServiceView;
   /** Serving tasks (desired RUNNING, last status RUNNING) with their private address: the ones to scrape. */
   readonly running: ScrapeTarget[];
@@ -62,10 +66,14 @@ export class ServiceGoneError extends Error {
 
 /**
  * The service's tasks as the controller needs them: one DescribeServices every tick; the
- * task lists and DescribeTasks only when the catalog says something may have changed.
+ * task lists and DescribeTasks only as the catalog asks (see TaskCatalog), within the
+ * tick's limits. A listing that does not finish carries on at the next tick; a
+ * DescribeTasks call that fails leaves its tasks unread and queued, never lost.
  */
 export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName: string, o: EcsCallOptions = {}): Promise<Discovery> {
-  const catalog = o.catalog ?? new TaskCatalog(0);
+  // Without a catalog: everything listed and described, every call.
+  const catalog = o.catalog
+    ?? new TaskCatalog(0, { minRelistMs: 0, describeCallsPerTick: Infinity, coldDescribeCallsPerTick: Infinity, maxStoppingPages: Infinity });
   const now = o.now ?? Date.now();
   const calls: Record<string, number> = {};
   const send = <T>(action: string, command: { input: unknown }): Promise<T> => {
@@ -86,38 +94,56 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
   }
 
   const fingerprint = serviceFingerprint(svc);
-  let toDescribe: string[];
-  if (catalog.needsListing(fingerprint, now)) {
-    // Both lists at once; each is paged one page after the other.
-    const [serving, stopping] = await Promise.all([
-      listTaskArns(send, cluster, serviceName, DesiredStatus.RUNNING),
-      listTaskArns(send, cluster, serviceName, DesiredStatus.STOPPED),
+  if (catalog.wantsListing(fingerprint, (svc.runningCount ?? 0) + (svc.pendingCount ?? 0), now)) {
+    const progress = catalog.listingProgress(fingerprint, now);
+    const listUntil = o.listUntil ?? Infinity;
+    // Both lists at once; each is paged one page after the other, as far as the tick allows.
+    const errors = await Promise.all([
+      continueListing(send, cluster, serviceName, DesiredStatus.RUNNING, progress.serving, Infinity, listUntil),
+      continueListing(send, cluster, serviceName, DesiredStatus.STOPPED, progress.stopping, catalog.maxStoppingPages, listUntil),
     ]);
-    toDescribe = catalog.applyListing({ serving, stopping }, fingerprint, now);
-  } else {
-    toDescribe = catalog.toDescribeAgain();
+    catalog.commitListingIfDone();
+    const error = errors.find(e => e !== undefined);
+    // A cold instance with no listing yet has nothing to go on: the tick says why.
+    if (error && !catalog.view().listed) throw error;
   }
+
+  const toDescribe = catalog.toDescribe(now);
   const chunks: string[][] = [];
   for (let i = 0; i < toDescribe.length; i += PAGE) chunks.push(toDescribe.slice(i, i + PAGE));
-  const answers = await Promise.all(chunks.map(chunk =>
+  const answers = await Promise.allSettled(chunks.map(chunk =>
     send<{ tasks?: Task[]; failures?: Array<{ arn?: string; reason?: string; detail?: string }> }>('DescribeTasks', new DescribeTasksCommand({ cluster, tasks: chunk }))));
-  const describedArns = new Set<string>();
-  const tasks = answers.flatMap(a => a.tasks ?? []).filter(t => t.taskArn).map(t => {
-    describedArns.add(t.taskArn!);
-    return {
-      arn: t.taskArn!,
-      lastStatus: t.lastStatus ?? 'UNKNOWN',
-      address: privateAddress(t),
-      createdAt: t.createdAt?.getTime(),
-      startedAt: t.startedAt?.getTime(),
-    };
+  const tasks: Array<{ arn: string } & Omit<KnownTask, 'taskId'>> = [];
+  const failures: Array<{ arn: string; reason: string }> = [];
+  answers.forEach((answer, i) => {
+    if (answer.status === 'rejected') {
+      // The whole chunk stays unread, and queued for the next tick.
+      const e = answer.reason as Error;
+      for (const arn of chunks[i]) failures.push({ arn, reason: `DescribeTasks: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` });
+      return;
+    }
+    const describedArns = new Set<string>();
+    for (const t of answer.value.tasks ?? []) {
+      if (!t.taskArn) continue;
+      describedArns.add(t.taskArn);
+      tasks.push({
+        arn: t.taskArn,
+        lastStatus: t.lastStatus ?? 'UNKNOWN',
+        desiredStatus: t.desiredStatus,
+        address: privateAddress(t),
+        createdAt: t.createdAt?.getTime(),
+        startedAt: t.startedAt?.getTime(),
+      });
+    }
+    for (const f of answer.value.failures ?? []) {
+      if (!f.arn) continue;
+      describedArns.add(f.arn);
+      failures.push({ arn: f.arn, reason: `DescribeTasks: ${f.reason ?? 'failed'}${f.detail ? ` (${f.detail})` : ''}` });
+    }
+    // Asked for, but neither described nor reported as a failure.
+    for (const arn of chunks[i]) if (!describedArns.has(arn)) failures.push({ arn, reason: 'DescribeTasks: not in the answer' });
   });
-  const failures = answers.flatMap(a => a.failures ?? []).filter(f => f.arn).map(f => ({
-    arn: f.arn!, reason: `DescribeTasks: ${f.reason ?? 'failed'}${f.detail ? ` (${f.detail})` : ''}`,
-  }));
-  // Asked for, but neither described nor reported as a failure.
-  const silent = toDescribe.filter(a => !describedArns.has(a) && !failures.some(f => f.arn === a));
-  catalog.applyDescribed(tasks, [...failures, ...silent.map(arn => ({ arn, reason: 'DescribeTasks: not in the answer' }))]);
+  catalog.applyDescribed(tasks, failures, now);
 
   const view = catalog.view();
   const running: ScrapeTarget[] = [];
@@ -127,7 +153,7 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
   let starting = 0;
   for (const { taskId, known, undescribed } of view.serving) {
     if (!known) {
-      unreachable.push({ taskId, reason: undescribed ?? 'DescribeTasks: not described' });
+      unreachable.push({ taskId, reason: undescribed ?? 'not described yet' });
     } else if (known.lastStatus === 'RUNNING') {
       if (known.address) running.push({ taskId, address: known.address });
       else unreachable.push({ taskId, reason: 'RUNNING without a private IPv4 address' });
@@ -137,13 +163,18 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
   }
   for (const { taskId, known, undescribed } of view.stopping) {
     if (!known) {
-      drainingUnreachable.push({ taskId, reason: undescribed ?? 'DescribeTasks: not described' });
+      drainingUnreachable.push({ taskId, reason: undescribed ?? 'not described yet' });
     } else if (STILL_SERVING_WHILE_STOPPING.has(known.lastStatus)) {
       if (known.address) draining.push({ taskId, address: known.address });
       else drainingUnreachable.push({ taskId, reason: `${known.lastStatus} while stopping, without a private IPv4 address` });
     }
   }
+  if (view.stoppingTruncated) {
+    // Conservative: tasks beyond the pages read may be draining, so nothing scales in.
+    drainingUnreachable.push({ taskId: 'stopping-list-truncated', reason: `more than ${catalog.maxStoppingPages} pages of stopping tasks: some are unread` });
+  }
   return {
+    listed: view.listed,
     service: {
       status: svc.status,
       desiredCount: svc.desiredCount ?? 0,
@@ -161,6 +192,29 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
 }
 
 /**
+ * Reads pages of one task list until it ends, `maxPages` were read, or `until` passed.
+ * Returns the error that stopped it, if one did (the progress so far is kept).
+ */
+async function continueListing(
+  send: <T>(action: string, command: { input: unknown }) => Promise<T>, cluster: string, serviceName: string,
+  desiredStatus: DesiredStatus, progress: ListProgress, maxPages: number, until: number,
+): Promise<Error | undefined> {
+  try {
+    while (!progress.done && progress.pages < maxPages && Date.now() < until) {
+      const page = await send<{ taskArns?: string[]; nextToken?: string }>(
+        'ListTasks', new ListTasksCommand({ cluster, serviceName, desiredStatus, maxResults: PAGE, nextToken: progress.nextToken }));
+      progress.arns.push(...(page.taskArns ?? []));
+      progress.pages++;
+      progress.nextToken = page.nextToken;
+      progress.done = !page.nextToken;
+    }
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+/**
  * What changes whenever a task starts, stops or is replaced: the service's counts and its
  * deployments'. An unchanged fingerprint lets the catalog keep its listing.
  */
@@ -170,20 +224,6 @@ export function serviceFingerprint(svc: Service): string {
     .sort()
     .join(',');
   return `${svc.desiredCount}/${svc.runningCount}/${svc.pendingCount}|${deployments}`;
-}
-
-async function listTaskArns(
-  send: <T>(action: string, command: { input: unknown }) => Promise<T>, cluster: string, serviceName: string, desiredStatus: DesiredStatus,
-): Promise<string[]> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await send<{ taskArns?: string[]; nextToken?: string }>(
-      'ListTasks', new ListTasksCommand({ cluster, serviceName, desiredStatus, maxResults: PAGE, nextToken }));
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return arns;
 }
 
 function privateAddress(task: Task): string | undefined {

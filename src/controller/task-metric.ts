@@ -1,8 +1,8 @@
 import { MetricName } from './controller-config';
 import { StubStatus } from './stub-status';
 
-/** A task's request counter as last read: [requests, epoch ms]. */
-export type Counter = readonly [number, number];
+/** A task's request counter as last read: [requests, epoch ms, the run whose tick read it]. */
+export type Counter = readonly [number, number, string?];
 
 export interface TaskSample {
   readonly taskId: string;
@@ -49,7 +49,9 @@ export function rateGaps(intervalSeconds: number): RateGaps {
  * the idle ones would scale out again after every scale-in and double the load during a
  * deployment.
  */
-export function taskMetric(metric: MetricName, sample: TaskSample, previous: Counter | undefined, gaps: RateGaps, draining = false): TaskMetric {
+export function taskMetric(
+  metric: MetricName, sample: TaskSample, previous: Counter | undefined, gaps: RateGaps, draining = false, runId?: string,
+): TaskMetric {
   const s = sample.status;
   switch (metric) {
     case 'ACTIVE_CONNECTIONS':
@@ -63,8 +65,11 @@ export function taskMetric(metric: MetricName, sample: TaskSample, previous: Cou
       // A counter that went down means nginx restarted inside the task: the rate since
       // the restart is unknown. A gap outside the usable range gives no rate either.
       if (s.requests < prevRequests || gapMs < gaps.minMs || gapMs > gaps.maxMs) return { taskId: sample.taskId, value: undefined, variance: 0 };
-      // Each reading adds one request of its own to the counter.
-      const served = Math.max(0, s.requests - prevRequests - 1);
+      // Each reading adds one request of its own to the counter. A baseline another run's
+      // tick left has one more read after it: the new run's first tick, which may have run on
+      // another Lambda instance (a run handover, once a minute).
+      const foreignReads = previous[2] !== undefined && runId !== undefined && previous[2] !== runId ? 1 : 0;
+      const served = Math.max(0, s.requests - prevRequests - 1 - foreignReads);
       const seconds = gapMs / 1000;
       return { taskId: sample.taskId, value: served / seconds, variance: served / (seconds * seconds) };
     }
@@ -83,15 +88,14 @@ export class RequestCounters {
   private readonly byTask = new Map<string, Counter>();
   private runId?: string;
 
-  /**
-   * Called by each tick with its run. Another run's ticks may have read the tasks from
-   * another Lambda instance since this instance's baselines were taken, and each of those
-   * reads added a request to every counter: after a change of run, the baselines start
-   * afresh (one tick without a rate, never a rate inflated by readers we cannot count).
-   */
+  /** Called by each tick with its run: the baselines it takes are that run's. */
   public useFor(runId: string): void {
-    if (this.runId !== undefined && this.runId !== runId) this.byTask.clear();
     this.runId = runId;
+  }
+
+  /** The run of the tick under way. */
+  public get currentRun(): string | undefined {
+    return this.runId;
   }
 
   public get(taskId: string): Counter | undefined {
@@ -117,10 +121,10 @@ export class RequestCounters {
       // A clock that stepped back (negative gap) starts a new baseline rather than keeping one from the "future".
       const gapMs = previous ? s.at - previous[1] : Infinity;
       const tooSoon = previous !== undefined && s.status.requests >= previous[0] && gapMs >= 0 && gapMs < gaps.minMs;
-      if (!tooSoon) this.byTask.set(s.taskId, [s.status.requests, s.at]);
+      if (!tooSoon) this.byTask.set(s.taskId, [s.status.requests, s.at, this.runId]);
       // The kept baseline now has one more status request of ours after it, which the
-      // next rate must not count as the app's.
-      else this.byTask.set(s.taskId, [previous[0] + 1, previous[1]]);
+      // next rate must not count as the app's; it is this run's read, not a foreign one.
+      else this.byTask.set(s.taskId, [previous[0] + 1, previous[1], this.runId]);
     }
   }
 }

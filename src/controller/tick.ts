@@ -125,6 +125,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   }
   // One deadline for everything this tick asks of AWS and of the tasks.
   const tickStarted = deps.now();
+  // The wall clock, as the abort signal's: deps.now() may be a test's clock.
+  const listUntil = Date.now() + tickBudgetMs(config) * 0.6;
   const budget = AbortSignal.timeout(tickBudgetMs(config));
   const stored = await deps.store.load(budget);
   const state = stored.state;
@@ -146,13 +148,17 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   let discovery: Discovery;
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
-      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now });
+      // The listing may use most of the tick; what it cannot read now it reads at the next.
+      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now, listUntil });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
     if (isTransientAwsError(err)) return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
     throw err;
   }
   const current = discovery.service.desiredCount;
+  if (!discovery.listed) {
+    return end(`listing the service's tasks (${discovery.calls.ListTasks ?? 0} pages this tick): it goes on at the next tick`, goOn, current);
+  }
 
   const scrapeStarted = deps.now();
   // The scrape ends in time for the state write, within the tick's budget.
@@ -183,8 +189,9 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       failedScrapes++;
     }
   }
-  // A task that stopped answering may have stopped: the next tick lists and describes again.
-  deps.catalog.markSuspects(scraped.filter(r => !r.ok).map(r => r.taskId));
+  // A task that stopped answering may have stopped: the next tick describes it again. (Not
+  // one the deadline left unread: nothing is known of it.)
+  deps.catalog.markSuspects(scraped.filter(r => !r.ok && r.ms > 0).map(r => r.taskId));
   const gaps = rateGaps(config.intervalSeconds);
   const perTask = samples.map(sample =>
     taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId), event.runId));

@@ -77,7 +77,8 @@ test('an ECS that answers every call just inside its own limit cannot stretch a 
         counters: new RequestCounters(),
         catalog: new TaskCatalog(0),
       });
-    expect(result).toMatchObject({ action: 'HOLD', continue: true, reason: expect.stringMatching(/^ECS did not answer: (AbortError|TimeoutError)/) });
+    // The listing stops where the tick's budget ends, and goes on at the next tick.
+    expect(result).toMatchObject({ action: 'HOLD', continue: true, reason: expect.stringMatching(/^listing the service's tasks \(\d pages this tick\)/) });
     expect(Date.now() - started).toBeLessThan(tickBudgetMs(config) + 1000);
   } finally {
     ecs.destroy();

@@ -75,9 +75,19 @@ describe('scrape faults', () => {
     expect(await scrapeOne({ taskId: 'n', address: '127.0.1.11' }, STATUS_PORT, 1000)).toMatchObject({ ok: false, reason: 'HTTP 503' });
   });
 
-  test('a truncated answer is a failure', async () => {
-    await serve('127.0.1.12', socket => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\nActive connections: 4 \n'));
-    expect(await scrapeOne({ taskId: 'tr', address: '127.0.1.12' }, STATUS_PORT, 1000)).toMatchObject({ ok: false });
+  test('a truncated answer is a failure, even when what arrived would parse', async () => {
+    // A page cut inside its last figure ("Waiting: 1" of "Waiting: 12") still matches the pattern.
+    const page = 'Active connections: 13 \nserver accepts handled requests\n 20 20 40 \nReading: 0 Writing: 1 Waiting: 12 \n';
+    await serve('127.0.1.12', socket => socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${page.length}\r\n\r\n${page.slice(0, page.indexOf('12 \n') + 1)}`));
+    expect(await scrapeOne({ taskId: 'tr', address: '127.0.1.12' }, STATUS_PORT, 1000)).toMatchObject({ ok: false, reason: 'response aborted (truncated)' });
+  });
+
+  test('a whole answer from a server that keeps the connection open is read at once', async () => {
+    const page = 'Active connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 Writing: 1 Waiting: 0 \n';
+    await serve('127.0.1.19', socket => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${page.length}\r\n\r\n${page}`));
+    const read = await scrapeOne({ taskId: 'open', address: '127.0.1.19' }, STATUS_PORT, 1000);
+    expect(read).toMatchObject({ ok: true, status: { active: 1 } });
+    expect(read.ms).toBeLessThan(900);
   });
 
   test('an oversized answer is a failure', async () => {

@@ -192,12 +192,13 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     serving([1, 2, 3, 4, 5], i => (i >= 4 ? 'PROVISIONING' : 'RUNNING'));
     const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 4000 });
     expect(CALLS().describe).toEqual([3]);
-    expect(ecsMock.commandCalls(DescribeTasksCommand)[0].args[0].input.tasks).toEqual([arn(3), arn(4), arn(5)]);
+    // New tasks first, then the starting one.
+    expect(ecsMock.commandCalls(DescribeTasksCommand)[0].args[0].input.tasks).toEqual([arn(4), arn(5), arn(3)]);
     expect(found.running).toHaveLength(3);
     expect(found.starting).toBe(2);
   });
 
-  test('lists again after relistAfterMs even when nothing changed, and when a task stopped answering', async () => {
+  test('lists again after relistAfterMs even when nothing changed; a task that stopped answering is described again by its ARN', async () => {
     const catalog = new TaskCatalog(30_000);
     service(2);
     serving([1, 2]);
@@ -210,7 +211,115 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     ecsMock.resetHistory();
     catalog.markSuspects([arn(2).split('/').pop()!]);
     await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 34_000 });
-    expect(CALLS()).toEqual({ list: 2, describe: [1] });
+    // Still RUNNING to ECS: no listing, and not described again for a while.
+    expect(CALLS()).toEqual({ list: 0, describe: [1] });
+    ecsMock.resetHistory();
+    catalog.markSuspects([arn(2).split('/').pop()!]);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 37_000 });
+    expect(CALLS()).toEqual({ list: 0, describe: [] });
+    // A suspect ECS reports stopped: the next tick lists again, to find its replacement.
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [task(2, 'STOPPED', false, 'STOPPED')] });
+    catalog.markSuspects([arn(1).split('/').pop()!]);
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 61_500 });
+    ecsMock.resetHistory();
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 64_500 });
+    expect(CALLS().list).toBe(2);
+  });
+
+  test('a DescribeTasks call that fails leaves its tasks unread and queued, not lost until the next listing', async () => {
+    const catalog = new TaskCatalog();
+    service(300);
+    serving(Array.from({ length: 300 }, (_, i) => i));
+    let calls = 0;
+    ecsMock.on(DescribeTasksCommand).callsFake(input => {
+      if (calls++ === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
+      return { tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), 'RUNNING')) };
+    });
+    const first = await discoverTasks(new ECSClient({ maxAttempts: 1 }), CLUSTER, 'web', { catalog, now: 1000 });
+    expect(first.running).toHaveLength(200);
+    expect(first.unreachable).toHaveLength(100);
+    expect(first.unreachable[0].reason).toMatch(/^DescribeTasks: ThrottlingException/);
+    ecsMock.resetHistory();
+    const second = await discoverTasks(new ECSClient({ maxAttempts: 1 }), CLUSTER, 'web', { catalog, now: 4000 });
+    expect(CALLS()).toEqual({ list: 0, describe: [100] });
+    expect(second.running).toHaveLength(300);
+  });
+
+  test('a listing longer than the tick allows goes on at the next tick; until it ends the tick has no view', async () => {
+    const catalog = new TaskCatalog();
+    service(500);
+    const all = Array.from({ length: 500 }, (_, i) => arn(i));
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(input => {
+      const start = input.nextToken ? Number(input.nextToken) : 0;
+      const end = Math.min(start + 100, all.length);
+      return { taskArns: all.slice(start, end), nextToken: end < all.length ? String(end) : undefined };
+    });
+    ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+      tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), 'RUNNING')),
+    }));
+    // A tick that may list only until now: one page at most.
+    const first = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000, listUntil: Date.now() + 1 });
+    expect(first.listed).toBe(false);
+    const second = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 4000 });
+    expect(second.listed).toBe(true);
+    expect(second.running).toHaveLength(500);
+    // Pages went on from where the first tick stopped: 5 serving pages in all, not 5 + what the first read.
+    expect(ecsMock.commandCalls(ListTasksCommand).filter(c => c.args[0].input.desiredStatus === 'RUNNING')).toHaveLength(5);
+  });
+
+  test('the stopping list is read to 10 pages at most; beyond, some tasks may drain unseen, and that blocks scale-in', async () => {
+    const catalog = new TaskCatalog();
+    service(1);
+    serving([1]);
+    const stopped = Array.from({ length: 1500 }, (_, i) => arn(1000 + i));
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).callsFake(input => {
+      const start = input.nextToken ? Number(input.nextToken) : 0;
+      const end = Math.min(start + 100, stopped.length);
+      return { taskArns: stopped.slice(start, end), nextToken: end < stopped.length ? String(end) : undefined };
+    });
+    ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+      tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), a === arn(1) ? 'RUNNING' : 'STOPPED', true, a === arn(1) ? 'RUNNING' : 'STOPPED')),
+    }));
+    const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 });
+    expect(ecsMock.commandCalls(ListTasksCommand).filter(c => c.args[0].input.desiredStatus === 'STOPPED')).toHaveLength(10);
+    expect(found.drainingUnreachable).toEqual([{ taskId: 'stopping-list-truncated', reason: 'more than 10 pages of stopping tasks: some are unread' }]);
+    // A cold instance describes at most 30 calls' worth in a tick, serving tasks first.
+    expect(ecsMock.commandCalls(DescribeTasksCommand).flatMap(c => c.args[0].input.tasks)[0]).toBe(arn(1));
+    expect(found.running).toHaveLength(1);
+  });
+
+  test('a large service that changes at every tick (a surge) is listed again at most every 10 s; its starting tasks are followed by ARN', async () => {
+    const catalog = new TaskCatalog();
+    const ids = Array.from({ length: 700 }, (_, i) => i);
+    let running = 600;
+    const list = () => {
+      ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(input => {
+        const all = ids.map(arn);
+        const start = input.nextToken ? Number(input.nextToken) : 0;
+        const end = Math.min(start + 100, all.length);
+        return { taskArns: all.slice(start, end), nextToken: end < all.length ? String(end) : undefined };
+      });
+      ecsMock.on(DescribeTasksCommand).callsFake(input => ({
+        tasks: input.tasks.map((a: string) => {
+          const i = parseInt(a.slice(a.lastIndexOf('/') + 1), 16);
+          return task(i, i < running ? 'RUNNING' : 'PENDING');
+        }),
+      }));
+    };
+    service(700, running, 700 - running);
+    list();
+    await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 });
+    const lists: number[] = [];
+    for (let t = 4000; t <= 16_000; t += 3000) {
+      running += 20;
+      service(700, running, 700 - running);
+      ecsMock.resetHistory();
+      const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: t });
+      lists.push(ecsMock.commandCalls(ListTasksCommand).length);
+      // Every task that runs is read at once, listing or not.
+      expect(found.running).toHaveLength(running);
+    }
+    expect(lists).toEqual([0, 0, 0, 8, 0]);
   });
 
   test('a task that went away is forgotten; a draining one is described again at each listing until it has stopped', async () => {

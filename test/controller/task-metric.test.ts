@@ -48,9 +48,9 @@ describe('RequestCounters', () => {
     c.record([sample('a', 100, 10_000)], ['a'], GAPS);
     c.record([sample('a', 103, 10_200)], ['a'], GAPS);
     // The baseline stays, with the too-early reading's own status request added to it.
-    expect(c.get('a')).toEqual([101, 10_000]);
+    expect(c.get('a')).toEqual([101, 10_000, undefined]);
     c.record([sample('a', 160, 13_000)], ['a'], GAPS);
-    expect(c.get('a')).toEqual([160, 13_000]);
+    expect(c.get('a')).toEqual([160, 13_000, undefined]);
   });
 
   test('keeps tasks that were listed but not read, forgets tasks no longer listed', () => {
@@ -87,13 +87,23 @@ describe('what the adversarial review found', () => {
     expect(m).toEqual({ taskId: 't', value: 100, variance: 300 / 9 });
   });
 
-  test('baselines start afresh when another run ticks: its reads from another instance cannot be counted', () => {
+  test('a baseline another run left has one more read after it (the new run\'s first, maybe on another instance)', () => {
     const c = new RequestCounters();
     c.useFor('run-1');
-    c.record([sample('a', 100, 10_000)], ['a'], GAPS);
+    c.record([sample('a', 1000, 10_000)], ['a'], GAPS);
+    expect(c.get('a')).toEqual([1000, 10_000, 'run-1']);
+    // 300 requests served, our read, and run-2's first read elsewhere.
+    expect(taskMetric('REQUESTS_PER_SECOND', sample('a', 1302, 13_000), c.get('a'), GAPS, false, 'run-2').value).toBe(100);
+    expect(taskMetric('REQUESTS_PER_SECOND', sample('a', 1301, 13_000), c.get('a'), GAPS, false, 'run-1').value).toBe(100);
+  });
+
+  test('a too-early read of the new run on this instance makes the kept baseline the new run\'s', () => {
+    const c = new RequestCounters();
     c.useFor('run-1');
-    expect(c.get('a')).toEqual([100, 10_000]);
+    c.record([sample('a', 1000, 10_000)], ['a'], GAPS);
     c.useFor('run-2');
-    expect(c.get('a')).toBeUndefined();
+    c.record([sample('a', 1001, 10_100)], ['a'], GAPS);
+    expect(c.get('a')).toEqual([1001, 10_000, 'run-2']);
+    expect(taskMetric('REQUESTS_PER_SECOND', sample('a', 1302, 13_000), c.get('a'), GAPS, false, 'run-2').value).toBe(100);
   });
 });
