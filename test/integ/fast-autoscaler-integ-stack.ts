@@ -98,14 +98,16 @@ export class FastAutoscalerIntegStack extends Stack {
       deregistrationDelay: Duration.seconds(10),
     });
 
-    const loadSeconds = LOAD.loadSeconds + LOAD.quietSeconds;
+    const runSeconds = LOAD.loadSeconds + LOAD.quietSeconds;
     this.loadGenerator = new lambda.Function(this, 'LoadGenerator', {
       // Pinned like the controller's runtime, so that the snapshot does not churn.
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
       code: lambda.Code.fromAsset(path.join(__dirname, 'load-generator')),
       memorySize: 512,
-      timeout: Duration.seconds(loadSeconds + 120),
+      timeout: Duration.seconds(runSeconds + 120),
+      // One load, one report: a failed run is not started again behind the assertions' back.
+      retryAttempts: 0,
       logGroup: this.logGroup('LoadGeneratorLogs'),
       environment: {
         TARGET_URL: `http://${alb.loadBalancerDnsName}/`,
