@@ -4,10 +4,11 @@
  * definition, and must come out the same (status, body, end-to-end headers, and when
  * streamed bytes arrive).
  */
+import { spawnSync } from 'child_process';
 import * as http from 'http';
 import { STATUS_PATH } from '../../src/proxy-nginx-config';
-import { endToEnd, exchange, Exchange, observable, rawConversation, Target } from '../support/http-exchange';
-import { freePort, NginxTask } from '../support/nginx-task';
+import { endToEnd, exchange, Exchange, observable, rawConversation, readUntil, responseBody, Target } from '../support/http-exchange';
+import { freePort, NGINX_BINARY, NginxTask } from '../support/nginx-task';
 import { EchoReply, TransparencyApp } from '../support/transparency-app';
 import { waitFor } from '../support/wait-for';
 
@@ -244,6 +245,30 @@ describe('upgrades', () => {
     expect(result.proxy).toEqual(result.direct);
   });
 
+  // The app upgrades only when Connection names the upgrade token (RFC 9110, 7.8); an Upgrade
+  // header alone is an ordinary request, and the proxy must not turn it into an upgrade.
+  test.each([
+    ['Connection: Upgrade', 101, 'Upgrade'],
+    ['the token in a list, any case (keep-alive, UPGRADE)', 101, 'keep-alive, UPGRADE'],
+    ['no Connection header', 200, undefined],
+    ['Connection: keep-alive', 200, 'keep-alive'],
+    ['a word that is not the token (upgraded)', 200, 'upgraded'],
+  ])('an Upgrade header with %s: %i, as directly', async (_case, status, connection) => {
+    const result = await both(async target => {
+      const request = `GET /echo HTTP/1.1\r\nHost: app.example\r\n${connection ? `Connection: ${connection}\r\n` : ''}Upgrade: x-echo/1\r\n\r\n`;
+      const { socket, received } = await rawConversation(target, request, r => responseBody(r) !== undefined);
+      socket.destroy();
+      const statusLine = received.split('\r\n')[0];
+      const reply = statusLine.includes(' 200 ') ? JSON.parse(responseBody(received)!) as EchoReply : undefined;
+      // The Upgrade header itself reaches the app as sent (seenByApp leaves hop-by-hop headers out).
+      const upgrade = reply?.rawHeaders.find((_h, i, all) => i % 2 === 1 && all[i - 1] === 'Upgrade');
+      return { statusLine, seen: reply && seenByApp(reply), upgrade };
+    });
+    expect(result.proxy.statusLine).toBe(status === 101 ? 'HTTP/1.1 101 Switching Protocols' : 'HTTP/1.1 200 OK');
+    expect(result.proxy).toEqual(result.direct);
+    if (status === 200) expect(result.proxy.upgrade).toBe('x-echo/1');
+  });
+
   test('ordinary requests still reuse the connection to the app', async () => {
     await exchange(proxy, { path: '/echo' });
     const before = app.connectionPorts.length;
@@ -305,6 +330,85 @@ describe('the app closing idle connections never becomes a 502', () => {
       await task.stop();
       await shortApp.stop();
     }
+  });
+});
+
+/** The local nginx's version, as [major, minor, patch]. */
+function nginxVersion(): number[] {
+  const out = spawnSync(NGINX_BINARY, ['-v'], { encoding: 'utf8' });
+  return (/nginx\/(\d+)\.(\d+)\.(\d+)/.exec(out.stderr) ?? []).slice(1).map(Number);
+}
+
+/**
+ * Interim (1xx) responses from the app. nginx before 1.29 takes any 1xx for the final
+ * response: the client still gets the app's final response (as the 1xx's body), but
+ * nginx reads that body until the app closes its connection, so the next request on the
+ * client's connection waits for the app's keep-alive timeout. nginx 1.29.8 and later parse
+ * a 103 as interim (and pass it on with `early_hints`, which the default image's
+ * configuration has); a 102 stalls on every version. These tests pin what the local
+ * nginx does; the README says what the app sees.
+ */
+describe('interim responses (documented differences)', () => {
+  let hintsApp: TransparencyApp;
+  let hintsTask: NginxTask;
+  let hints: { direct: Target; proxy: Target };
+  const version = nginxVersion();
+  const parses103 = version[0] > 1 || version[1] > 29 || (version[1] === 29 && version[2] >= 8);
+
+  beforeAll(async () => {
+    // Its own app, whose idle connections the test closes when it chooses.
+    hintsApp = await TransparencyApp.start();
+    hintsTask = await NginxTask.start({ address: '127.0.2.6', proxyPort: await freePort('127.0.2.6'), statusPort: await freePort('127.0.2.6'), appPort: hintsApp.port });
+    hints = {
+      direct: { name: 'direct', host: '127.0.0.1', port: hintsApp.port },
+      proxy: { name: 'proxy', host: hintsTask.address, port: hintsTask.options.proxyPort },
+    };
+  });
+  afterAll(async () => {
+    await hintsTask.stop();
+    await hintsApp.stop();
+  });
+
+  /** The interim request, then a second request on the same connection: how its answer comes. */
+  async function interimThenNext(status: 102 | 103) {
+    return { direct: await interimThenNextOn(hints.direct, status), proxy: await interimThenNextOn(hints.proxy, status) };
+  }
+
+  async function interimThenNextOn(target: Target, status: 102 | 103) {
+    const first = `GET /interim?status=${status} HTTP/1.1\r\nHost: app.example\r\n\r\n`;
+    const { socket, received } = await rawConversation(target, first, r => r.includes('final answer'));
+    socket.write('GET /echo HTTP/1.1\r\nHost: app.example\r\n\r\n');
+    const answered = (r: string) => r.includes('"url":"/echo"');
+    // Directly, the answer comes at once; a stalled proxy gives nothing until the app closes.
+    let next = await readUntil(socket, answered, 1500);
+    const stalled = next === undefined;
+    if (stalled) {
+      // As the app's keep-alive timeout would, at a moment the test picks.
+      hintsApp.server.closeAllConnections();
+      next = await readUntil(socket, answered, 10_000);
+    }
+    socket.destroy();
+    return { statusLines: received.split('\r\n').filter(l => l.startsWith('HTTP/1.1 ')), finalAnswer: received.endsWith('final answer'), stalled, next: next?.split('\r\n')[0] };
+  }
+
+  test('103 Early Hints', async () => {
+    const result = await interimThenNext(103);
+    expect(result.direct).toEqual({ statusLines: ['HTTP/1.1 103 Early Hints', 'HTTP/1.1 200 OK'], finalAnswer: true, stalled: false, next: 'HTTP/1.1 200 OK' });
+    if (parses103) {
+      // nginx 1.29.8+: the hint is dropped without early_hints (the test's configuration), nothing stalls.
+      expect(result.proxy).toEqual({ statusLines: ['HTTP/1.1 200 OK'], finalAnswer: true, stalled: false, next: 'HTTP/1.1 200 OK' });
+    } else {
+      // EXPECTED DIFFERENCE with nginx < 1.29 (Debian's 1.22 here): the same bytes reach the
+      // client, but the next request waits until the app closes its idle connection.
+      expect(result.proxy).toEqual({ ...result.direct, stalled: true });
+    }
+  });
+
+  test('102 Processing', async () => {
+    const result = await interimThenNext(102);
+    expect(result.direct).toEqual({ statusLines: ['HTTP/1.1 102 Processing', 'HTTP/1.1 200 OK'], finalAnswer: true, stalled: false, next: 'HTTP/1.1 200 OK' });
+    // EXPECTED DIFFERENCE on every nginx version: the next request waits for the app to close.
+    expect(result.proxy).toEqual({ ...result.direct, stalled: true });
   });
 });
 

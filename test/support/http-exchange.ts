@@ -122,3 +122,50 @@ export function rawConversation(
     socket.write(request);
   });
 }
+
+/**
+ * Collects what arrives next on an open connection until `done` says so, or gives up after
+ * `timeoutMs` and resolves with `undefined` (the caller asserts what waiting means). Call it
+ * before the data can arrive: bytes that come with no listener are lost.
+ */
+export function readUntil(socket: net.Socket, done: (received: string) => boolean, timeoutMs: number): Promise<string | undefined> {
+  return new Promise(resolve => {
+    let received = '';
+    const finish = (result: string | undefined) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    const onData = (d: Buffer) => {
+      received += d.toString('latin1');
+      if (done(received)) finish(received);
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * The body of the first response in `received`, once it is whole (by Content-Length or
+ * chunked framing); a 1xx head counts as whole with an empty body. `undefined` until then.
+ */
+export function responseBody(received: string): string | undefined {
+  const end = received.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  if (/^HTTP\/1\.1 1\d\d /.test(received)) return '';
+  const head = received.slice(0, end + 2);
+  let rest = received.slice(end + 4);
+  const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(head);
+  if (length) return rest.length >= Number(length[1]) ? rest.slice(0, Number(length[1])) : undefined;
+  if (!/\r\ntransfer-encoding: *chunked\r\n/i.test(head)) return undefined;
+  let body = '';
+  for (;;) {
+    const line = rest.indexOf('\r\n');
+    if (line < 0) return undefined;
+    const size = parseInt(rest.slice(0, line), 16);
+    if (size === 0) return rest.includes('\r\n\r\n') ? body : undefined;
+    if (rest.length < line + 2 + size + 2) return undefined;
+    body += rest.slice(line + 2, line + 2 + size);
+    rest = rest.slice(line + 2 + size + 2);
+  }
+}

@@ -28,6 +28,8 @@ export interface EchoReply {
  * - `/events?id=X&n=N`: a text/event-stream; event i+1 is written only after the test
  *   calls `release(X)`, so a client can only see event i if the proxy passed it on.
  * - `/slow?ms=N`: answers after N ms of silence.
+ * - `/interim?status=103|102`: a 103 Early Hints (a `Link` header) or a 102 Processing,
+ *   then `final answer`.
  * - `/arm-drop`: answers, and marks its connection so that the next request on it is
  *   dropped unanswered (the app closing an idle keep-alive connection as it arrives).
  * - `/close-soon`: answers, then closes the connection 0-3 ms later if it is idle.
@@ -110,6 +112,11 @@ export class TransparencyApp extends EventEmitter {
         }
         case 'events':
           return this.events(url, res);
+        case 'interim':
+          if (url.searchParams.get('status') === '102') res.writeProcessing();
+          else res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 12 });
+          return res.end('final answer');
         case 'slow':
           return setTimeout(() => res.end('slow answer'), Number(url.searchParams.get('ms')));
         case 'arm-drop':
