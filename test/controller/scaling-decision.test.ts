@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import { PolicyConfig } from '../../src/controller/controller-config';
-import { decide, DecisionInput, policyDesired, recommend } from '../../src/controller/scaling-decision';
+import { LoadPoint, projectLoad } from '../../src/controller/load-trend';
+import { decide, DecisionInput, LoadProjection, policyDesired, recommend } from '../../src/controller/scaling-decision';
 import { ORIGINAL_STEPS } from '../support/controller-config-fixture';
 
 const base: DecisionInput = {
@@ -22,7 +23,17 @@ const base: DecisionInput = {
 const policyArb: fc.Arbitrary<PolicyConfig> = fc.oneof(
   fc.double({ min: 0.5, max: 1000, noNaN: true }).map(t => ({ type: 'targetTracking' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: t })),
   fc.constant(ORIGINAL_STEPS),
+  fc.double({ min: 0.5, max: 1000, noNaN: true }).map(t => ({
+    type: 'predictive' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: t, startDelaySeconds: 60,
+  })),
 );
+
+/** A rising load's projection, when the tick made one. */
+const projectionArb: fc.Arbitrary<LoadProjection | undefined> = fc.option(fc.record({
+  total: fc.double({ min: 0, max: 200_000, noNaN: true }),
+  lookAheadSeconds: fc.double({ min: 1, max: 660, noNaN: true }),
+  slopePerSecond: fc.double({ min: 0, max: 1000, noNaN: true }),
+}), { nil: undefined });
 
 /** Any situation a tick may be in, bounds included, with or without a peer run's recent action. */
 const inputArb: fc.Arbitrary<DecisionInput> = fc.record({
@@ -46,6 +57,7 @@ const inputArb: fc.Arbitrary<DecisionInput> = fc.record({
     toFraction: fc.double({ min: 0, max: 1, noNaN: true }),
     ageSeconds: fc.double({ min: -5, max: 6, noNaN: true }),
   })),
+  projection: projectionArb,
 }).map(r => {
   const failedScrapes = Math.floor(r.scrapedTasks * r.failedFraction);
   const maxTasks = Math.max(1, r.minTasks + r.span);
@@ -68,6 +80,7 @@ const inputArb: fc.Arbitrary<DecisionInput> = fc.record({
     peerAction: r.peer
       ? { runId: 'peer', action: r.peer.action, ageSeconds: r.peer.ageSeconds, to: r.minTasks + Math.round(r.peer.toFraction * (maxTasks - r.minTasks)) }
       : undefined,
+    projection: r.projection,
   };
 });
 
@@ -361,5 +374,112 @@ describe('decide: what the adversarial review found', () => {
     }
     expect(withoutMargin).toBeGreaterThan(40); // ~0.5 % of ticks: a needless scale-out every few minutes
     expect(withMargin).toBe(0);
+  });
+});
+
+describe('the predictive policy', () => {
+  const predictive = (targetPerTask: number): PolicyConfig => ({ type: 'predictive', metric: 'ACTIVE_CONNECTIONS', targetPerTask, startDelaySeconds: 60 });
+  const tracking = (targetPerTask: number): PolicyConfig => ({ type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask });
+  const T0 = Date.parse('2026-11-29T08:00:00Z');
+  const series = (totals: readonly number[]): LoadPoint[] => totals.map((total, i) => ({ at: T0 + i * 3000, total }));
+  /** What a tick does with a history of totals (the newest is this tick's). */
+  const tick = (i: DecisionInput, totals: readonly number[], lookAheadSeconds = 48) => {
+    const p = projectLoad(series(totals), lookAheadSeconds);
+    const projection = p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
+    return decide({ ...i, total: totals[totals.length - 1], projection });
+  };
+
+  test('property: never below plain target tracking, and scales out whenever it does, at least as far', () => {
+    fc.assert(fc.property(inputArb, fc.double({ min: 0.5, max: 1000, noNaN: true }), projectionArb, (i, target, projection) => {
+      const plain = decide({ ...i, policy: tracking(target), projection });
+      const ahead = decide({ ...i, policy: predictive(target), projection });
+      expect(ahead.recommendation).toBeGreaterThanOrEqual(plain.recommendation);
+      if (plain.action === 'SCALE_OUT') {
+        expect(ahead.action).toBe('SCALE_OUT');
+        expect(ahead.desiredCount).toBeGreaterThanOrEqual(plain.desiredCount);
+      }
+      if (!projection) expect(ahead).toEqual(plain);
+    }), { numRuns: 2000 });
+  });
+
+  test('property: monotonic in load, through the trend: a higher newest reading never asks for fewer tasks', () => {
+    fc.assert(fc.property(
+      inputArb, fc.array(fc.double({ min: 0, max: 20_000, noNaN: true }), { minLength: 1, maxLength: 40 }),
+      fc.double({ min: 0, max: 20_000, noNaN: true }),
+      (i, totals, extra) => {
+        const input = { ...i, policy: predictive(100) };
+        const lower = tick(input, totals);
+        const higher = tick(input, [...totals.slice(0, -1), totals[totals.length - 1] + extra]);
+        expect(higher.recommendation).toBeGreaterThanOrEqual(lower.recommendation);
+        expect(higher.desiredCount).toBeGreaterThanOrEqual(lower.desiredCount);
+      },
+    ), { numRuns: 1000 });
+  });
+
+  test('property: a rising trend never asks for less than target tracking, whatever the series', () => {
+    fc.assert(fc.property(
+      fc.array(fc.double({ min: 0, max: 2000, noNaN: true }), { minLength: 4, maxLength: 40 }),
+      fc.double({ min: 0, max: 100, noNaN: true }),
+      (noise, slope) => {
+        const totals = noise.map((e, k) => e + slope * 3 * k);
+        const input = { ...base, policy: predictive(100), maxTasks: 5000, maxScaleOutStep: 5000, desiredCount: 2 };
+        const plain = decide({ ...input, policy: tracking(100), total: totals[totals.length - 1] });
+        const ahead = tick(input, totals);
+        expect(ahead.recommendation).toBeGreaterThanOrEqual(plain.recommendation);
+        expect(ahead.desiredCount).toBeGreaterThanOrEqual(plain.desiredCount);
+      },
+    ));
+  });
+
+  test('property: a flat series with noise symmetric in time asks for exactly what target tracking asks for', () => {
+    fc.assert(fc.property(
+      fc.double({ min: 0, max: 5000, noNaN: true }),
+      fc.array(fc.double({ min: -1000, max: 1000, noNaN: true }), { minLength: 1, maxLength: 20 }),
+      fc.integer({ min: 0, max: 60 }),
+      (level, half, desiredCount) => {
+        const totals = [...half, ...[...half].reverse()].map(e => Math.max(0, level + e));
+        const input = { ...base, maxTasks: 100, maxScaleOutStep: 100, desiredCount, scaleInEnabled: true };
+        const plain = decide({ ...input, policy: tracking(100), total: totals[totals.length - 1] });
+        expect(tick({ ...input, policy: predictive(100) }, totals)).toEqual(plain);
+      },
+    ));
+  });
+
+  /** Replays a series tick by tick with the three minutes of readings a tick keeps, and counts the scale-outs. */
+  function replayScaleOuts(policy: PolicyConfig, load: readonly number[]): number {
+    let desired = 2;
+    let outs = 0;
+    for (let k = 0; k < load.length; k++) {
+      const window = load.slice(Math.max(0, k - 59), k + 1);
+      const d = tick({ ...base, policy, maxTasks: 100, maxScaleOutStep: 100, desiredCount: desired, scrapedTasks: desired }, window);
+      if (d.action === 'SCALE_OUT') outs++;
+      desired = d.desiredCount;
+    }
+    return outs;
+  }
+
+  test('thirty half-hour noisy plateaus (±20 %, independent readings) scale out no more often than target tracking', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      let state = seed;
+      const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const load = Array.from({ length: 600 }, () => 600 * (0.8 + 0.4 * random()));
+      expect(replayScaleOuts(predictive(100), load)).toBeLessThanOrEqual(replayScaleOuts(tracking(100), load));
+    }
+  });
+
+  test('a ramp: scales out for where the load will be, and says so', () => {
+    // 300 rising by 10 a tick (3.3/s): target tracking asks for 5 tasks at 450; 48 s ahead it will be about 610.
+    const totals = Array.from({ length: 16 }, (_, k) => 300 + 10 * k);
+    const input = { ...base, policy: predictive(100), desiredCount: 5, scrapedTasks: 5 };
+    expect(decide({ ...input, policy: tracking(100), total: 450 }).action).toBe('HOLD');
+    const d = tick(input, totals);
+    expect(d).toMatchObject({ action: 'SCALE_OUT', desiredCount: 7, recommendation: 7 });
+    expect(d.reason).toBe('load 450 asks for 7 tasks, rising 3.33/s to 610 in 48 s (5 for the load now), 5 desired');
+  });
+
+  test('a step to a new level asks for what the new level needs, as target tracking does', () => {
+    const totals = [...Array(10).fill(80), ...Array(10).fill(1200)];
+    const input = { ...base, policy: predictive(100), desiredCount: 2 };
+    expect(tick(input, totals)).toEqual(decide({ ...input, policy: tracking(100), total: 1200 }));
   });
 });
