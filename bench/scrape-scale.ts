@@ -29,7 +29,8 @@ import { ECS_BUCKETS, EcsEmulator, taskAddress } from '../test/support/ecs-emula
 import { LambdaHost, TICK_BUNDLE } from '../test/support/lambda-host';
 import { NGINX_BINARY, waitForPort } from '../test/support/nginx-task';
 
-const SIZES = [100, 1000, 2000, 5000];
+/** The steady services measured; SCRAPE_SCALE_SIZES=100,1000 narrows a quick run. */
+const SIZES = (process.env.SCRAPE_SCALE_SIZES ?? '100,1000,2000,5000').split(',').map(Number);
 const INTERVAL_MS = 3000;
 const ECS_LATENCY_MS = 30;
 const STATUS_PORT = 18022;
@@ -59,7 +60,17 @@ async function sharedNginx(addresses: string[]): Promise<{ stop(): Promise<void>
   };
 }
 
+/** A situation beyond a steady service: stopped tasks still listed, or a surge while ticking. */
+interface Scenario {
+  readonly name: string;
+  /** Tasks stopped within the last hour, still listed under desiredStatus STOPPED. */
+  readonly stopped?: number;
+  /** Scale the service to this many tasks after the second tick (new tasks run after 20 s). */
+  readonly surgeTo?: number;
+}
+
 interface RunResult {
+  readonly scenario: string;
   readonly size: number;
   readonly memoryMb: number;
   readonly firstMs: number;
@@ -74,16 +85,31 @@ interface RunResult {
   readonly scraped: number;
 }
 
-async function run(size: number, memoryMb: number, ticks: number, dynalite: DynaliteServer): Promise<RunResult> {
+async function run(size: number, memoryMb: number, ticks: number, dynalite: DynaliteServer, scenario: Scenario = { name: 'steady' }): Promise<RunResult> {
   const ecs = await EcsEmulator.start({
-    proxyPort: 18012, statusPort: STATUS_PORT, appPort: 1, addressBlock: BLOCK, initialDesiredCount: size, sidecars: false,
-    latencyMs: ECS_LATENCY_MS, throttling: true,
+    proxyPort: 18012,
+    statusPort: STATUS_PORT,
+    appPort: 1,
+    addressBlock: BLOCK,
+    initialDesiredCount: size,
+    sidecars: false,
+    latencyMs: ECS_LATENCY_MS,
+    throttling: true,
+    stoppedTasks: scenario.stopped,
+    startDelayMs: 20_000,
   });
-  const table = `bench-${size}-${memoryMb}`;
+  const table = `bench-${size}-${memoryMb}-${scenario.name.replace(/[^a-z0-9]/gi, '')}`;
   await dynalite.createStateTable(table);
   const config = controllerConfig({
-    cluster: ecs.clusterArn, service: ecs.serviceName, table, minTasks: 1, maxTasks: 5000, maxScaleOutStep: 5000,
-    statusPort: STATUS_PORT, runSeconds: 290, intervalSeconds: INTERVAL_MS / 1000,
+    cluster: ecs.clusterArn,
+    service: ecs.serviceName,
+    table,
+    minTasks: 1,
+    maxTasks: 5000,
+    maxScaleOutStep: 5000,
+    statusPort: STATUS_PORT,
+    runSeconds: 290,
+    intervalSeconds: INTERVAL_MS / 1000,
     policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
   });
   const logs: any[] = [];
@@ -114,6 +140,7 @@ async function run(size: number, memoryMb: number, ticks: number, dynalite: Dyna
       wall.push(Date.now() - started);
       cpu.push(processCpuMs(host.pid) - cpuBefore);
       if (i === 0) steadyFrom = Date.now();
+      if (i === 1 && scenario.surgeTo) ecs.scaleTo(scenario.surgeTo);
       await new Promise(resolve => setTimeout(resolve, Math.max(0, started + INTERVAL_MS - Date.now())));
     }
   } finally {
@@ -127,6 +154,7 @@ async function run(size: number, memoryMb: number, ticks: number, dynalite: Dyna
   const steady = ecs.calls.filter(c => c.at >= steadyFrom && !c.error);
   const perSecond = (group: string) => steady.filter(c => ECS_BUCKETS[c.operation]?.group === group).length / steadySeconds;
   return {
+    scenario: scenario.name,
     size,
     memoryMb,
     firstMs: wall[0],
@@ -147,32 +175,32 @@ async function main() {
   const check = checkQuota(256);
   console.log(`quota check at 256 MB: share ${fixed(check.share, 3)}, the limited loop got ${fixed(check.limited.cpuPerWall, 3)} of a CPU `
     + `(free: ${fixed(check.free.cpuPerWall, 3)}), ${fixed(check.slowdown, 1)}× slower`);
-  const nginx = await sharedNginx(Array.from({ length: Math.max(...SIZES) }, (_, i) => taskAddress(BLOCK, i)));
+  // Every address a task of any row may get (the scenarios below reach 5,000).
+  const nginx = await sharedNginx(Array.from({ length: Math.max(...SIZES, 5000) }, (_, i) => taskAddress(BLOCK, i)));
   const dynalite = await DynaliteServer.start();
   const results: RunResult[] = [];
   try {
     for (const size of SIZES) {
       const memories = [...new Set([defaultControllerMemoryMb(size), ...(size >= 1000 ? [256] : [])])];
-      for (const memoryMb of memories) {
-        const r = await run(size, memoryMb, ticks, dynalite);
-        results.push(r);
-        console.log(`  ${size} tasks at ${memoryMb} MB: first ${r.firstMs} ms, p50 ${percentile(r.wall, 50)} ms, p95 ${percentile(r.wall, 95)} ms, `
-          + `cpu p50 ${percentile(r.cpu, 50)} ms, calls ${JSON.stringify(r.calls)}, throttled ${r.throttled}, failed ${r.failedScrapes}/${r.scraped}`);
-      }
+      for (const memoryMb of memories) results.push(report(await run(size, memoryMb, ticks, dynalite)));
     }
+    // Beyond a steady service, at 5,000 tasks' default memory: a cold instance an hour after
+    // a full deployment, and a surge from 2,000 to 5,000 tasks while it ticks.
+    results.push(report(await run(5000, defaultControllerMemoryMb(5000), ticks, dynalite, { name: 'after a deployment', stopped: 5000 })));
+    results.push(report(await run(2000, defaultControllerMemoryMb(5000), ticks, dynalite, { name: 'surge to 5,000', surgeTo: 5000 })));
   } finally {
     await dynalite.stop();
     await nginx.stop();
   }
   const row = (r: RunResult) => {
     const calls = ['DescribeServices', 'ListTasks', 'DescribeTasks'].map(a => r.calls[a] ?? 0).join(' / ');
-    const isDefault = r.memoryMb === defaultControllerMemoryMb(r.size);
-    return `| ${r.size.toLocaleString('en-US')} | ${r.memoryMb}${isDefault ? ' (default)' : ''} | ${fixed(vcpuShare(r.memoryMb), 3)} | ${r.firstMs} | `
+    const isDefault = r.memoryMb === defaultControllerMemoryMb(r.scenario === 'steady' ? r.size : 5000);
+    return `| ${r.scenario} | ${r.size.toLocaleString('en-US')} | ${r.memoryMb}${isDefault ? ' (default)' : ''} | ${fixed(vcpuShare(r.memoryMb), 3)} | ${r.firstMs} | `
       + `${percentile(r.wall, 50)} | ${percentile(r.wall, 95)} | ${percentile(r.cpu, 50)} | ${calls} | ${r.throttled} | `
       + `${fixed(r.taskReadsPerSecond, 2)} | ${fixed(r.serviceReadsPerSecond, 2)} | ${r.failedScrapes} of ${r.scraped} |`;
   };
   writeResults('Tick on the Lambda\'s CPU share', `npx ts-node -P tsconfig.dev.json bench/scrape-scale.ts ${ticks}`, [
-    `The bundled controller in its own Node.js process inside a cgroup CPU quota of memoryMB / 1769 of a CPU (AWS: one vCPU at`,
+    'The bundled controller in its own Node.js process inside a cgroup CPU quota of memoryMB / 1769 of a CPU (AWS: one vCPU at',
     `1,769 MB, linear in memory), ${ticks} ticks 3 s apart per row (the first, with a cold catalog, reported apart; the rest give`,
     `p50/p95). ECS: every call answered after ${ECS_LATENCY_MS} ms and throttled with the documented token buckets (task reads,`,
     'ListTasks and DescribeTasks together: burst 100, 20 a second; DescribeServices modelled alike). One nginx answers stub_status',
@@ -183,13 +211,24 @@ async function main() {
     `Quota check: at 256 MB the share is ${fixed(check.share, 3)} of a CPU; a busy loop inside the quota got ${fixed(check.limited.cpuPerWall, 3)} `
       + `(outside it, ${fixed(check.free.cpuPerWall, 3)} on this machine at the time).`,
     '',
-    '| tasks | memory MB | vCPU | first tick ms | tick p50 ms | tick p95 ms | CPU ms p50 | ECS calls | throttled | task reads/s | service reads/s | failed scrapes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| situation | tasks | memory MB | vCPU | first tick ms | tick p50 ms | tick p95 ms | CPU ms p50 | ECS calls | throttled | task reads/s | '
+      + 'service reads/s | failed scrapes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(row),
+    '',
+    '"after a deployment": 5,000 serving tasks and 5,000 stopped within the hour, still listed (a cold instance reads 10 pages',
+    'of them at most). "surge to 5,000": 2,000 tasks, scaled to 5,000 after the second tick; the new tasks run 20 s later.',
     '',
     'Before this change (issue 12\'s measurement, 256 MB, 30 ms ECS calls): 1,000 tasks 2.4 s a tick with ~512 read before the',
     'deadline; 5,000 tasks 5.7 s with ~510 read, and 3.0 s even at 1,769 MB (50 ListTasks pages alone ≈ 1.5 s, every tick).',
   ].join('\n'));
+}
+
+function report(r: RunResult): RunResult {
+  console.log(`  ${r.scenario}: ${r.size} tasks at ${r.memoryMb} MB: first ${r.firstMs} ms, p50 ${percentile(r.wall, 50)} ms, `
+    + `p95 ${percentile(r.wall, 95)} ms, cpu p50 ${percentile(r.cpu, 50)} ms, calls ${JSON.stringify(r.calls)}, throttled ${r.throttled}, `
+    + `failed ${r.failedScrapes}/${r.scraped}`);
+  return r;
 }
 
 runBenchmark(main);

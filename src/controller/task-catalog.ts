@@ -42,9 +42,12 @@ export interface TaskCatalogOptions {
   readonly relistAfterMs?: number;
   /** The shortest time between two listings of a service of more than 5 pages. @default 10,000 */
   readonly minRelistMs?: number;
-  /** DescribeTasks calls (100 tasks each) a tick may make once the catalog knows the service. @default 10 */
+  /**
+   * DescribeTasks calls (100 tasks each) a tick may make once the catalog knows the service:
+   * a quarter of the task-read bucket's 20 a second over a 3-second tick. @default 15
+   */
   readonly describeCallsPerTick?: number;
-  /** The same, while it knows nothing yet (a cold instance). @default 30 */
+  /** The same, while it knows nothing yet (a cold instance: all of 5,000 tasks at once, within the burst of 100). @default 50 */
   readonly coldDescribeCallsPerTick?: number;
   /** Pages of the stopping list read at most (tasks stopped within the last hour are listed too). @default 10 */
   readonly maxStoppingPages?: number;
@@ -91,8 +94,8 @@ export class TaskCatalog {
   constructor(relistAfterMs = 30_000, o: Omit<TaskCatalogOptions, 'relistAfterMs'> = {}) {
     this.relistAfterMs = relistAfterMs;
     this.minRelistMs = o.minRelistMs ?? Math.min(10_000, relistAfterMs);
-    this.describeCallsPerTick = o.describeCallsPerTick ?? 10;
-    this.coldDescribeCallsPerTick = o.coldDescribeCallsPerTick ?? 30;
+    this.describeCallsPerTick = o.describeCallsPerTick ?? 15;
+    this.coldDescribeCallsPerTick = o.coldDescribeCallsPerTick ?? 50;
     this.maxStoppingPages = o.maxStoppingPages ?? 10;
   }
 

@@ -283,7 +283,7 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     const found = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000 });
     expect(ecsMock.commandCalls(ListTasksCommand).filter(c => c.args[0].input.desiredStatus === 'STOPPED')).toHaveLength(10);
     expect(found.drainingUnreachable).toEqual([{ taskId: 'stopping-list-truncated', reason: 'more than 10 pages of stopping tasks: some are unread' }]);
-    // A cold instance describes at most 30 calls' worth in a tick, serving tasks first.
+    // A cold instance describes at most 50 calls' worth in a tick, serving tasks first.
     expect(ecsMock.commandCalls(DescribeTasksCommand).flatMap(c => c.args[0].input.tasks)[0]).toBe(arn(1));
     expect(found.running).toHaveLength(1);
   });

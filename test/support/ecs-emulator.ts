@@ -92,6 +92,11 @@ export interface EcsEmulatorOptions {
    * 300 s by default on an ALB). @default 0
    */
   readonly drainMs?: number;
+  /**
+   * Tasks that stopped before the emulator started (a deployment within the last hour):
+   * ECS keeps listing them under desiredStatus STOPPED. @default 0
+   */
+  readonly stoppedTasks?: number;
   /** How long each call takes to answer, like the real API's tens of milliseconds. @default 0 */
   readonly latencyMs?: number;
   /** Throttle calls with ECS's documented token buckets (see ECS_BUCKETS). @default false */
@@ -108,6 +113,7 @@ export class EcsEmulator {
     const emulator = new EcsEmulator(o);
     await new Promise<void>(resolve => emulator.server.listen(0, '127.0.0.1', resolve));
     await emulator.reconcile(true);
+    emulator.addStoppedTasks(o.stoppedTasks ?? 0);
     return emulator;
   }
 
@@ -411,6 +417,26 @@ export class EcsEmulator {
     this.track(stopped);
     this.track(this.reconcile(false));
     return stopped;
+  }
+
+  private addStoppedTasks(n: number) {
+    for (let i = 0; i < n; i++) {
+      const id = randomUUID().replace(/-/g, '');
+      this.tasks.push({
+        id,
+        arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${this.clusterName}/${id}`,
+        address: this.nextTaskAddress(),
+        status: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        createdAt: Date.now() - 3_600_000,
+      });
+    }
+  }
+
+  /** Sets the desired count through the same path as UpdateService (tasks start after the start delay). */
+  public scaleTo(desired: number): void {
+    this.desiredCount = desired;
+    this.track(this.reconcile(false));
   }
 
   /** Sets the desired count directly (not through the API) and waits until the live tasks match it. */
