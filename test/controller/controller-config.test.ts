@@ -22,6 +22,13 @@ describe('parseControllerConfig', () => {
     expect(() => parseControllerConfig(JSON.stringify(config))).toThrow(message);
   });
 
+  test('reads a predictive policy, and rejects one without its start delay', () => {
+    const policy = { type: 'predictive', metric: 'REQUESTS_PER_SECOND', targetPerTask: 50, startDelaySeconds: 45 };
+    expect(parseControllerConfig(JSON.stringify({ ...good, policy })).policy).toEqual(policy);
+    expect(() => parseControllerConfig(JSON.stringify({ ...good, policy: { ...policy, startDelaySeconds: undefined } })))
+      .toThrow(/policy.startDelaySeconds must be a whole number from 1 to 600, got undefined/);
+  });
+
   test('names every bad field at once', () => {
     expect(() => parseControllerConfig(JSON.stringify({ ...good, minTasks: 0, statusPort: 'x' }))).toThrow(
       /invalid FAST_AUTOSCALER_CONFIG:\n {2}FAST_AUTOSCALER_CONFIG.minTasks must be a whole number from 1 to 5000, got 0\n {2}FAST_AUTOSCALER_CONFIG.statusPort must be/,
@@ -41,6 +48,8 @@ describe('parseControllerConfig', () => {
  */
 describe('the controller checks what the construct checks', () => {
   const steps = (s: Array<{ threshold: number; desiredTasks: number }>) => ({ type: 'steps' as const, metric: 'ACTIVE_CONNECTIONS' as const, steps: s });
+  const predictive = (o: { targetPerTask?: number; startDelaySeconds?: number }) =>
+    ({ type: 'predictive' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: 10, startDelaySeconds: 60, ...o });
   const cases: Array<[string, Partial<FastAutoscalerProps> | (() => unknown), Partial<ControllerConfig>, RegExp]> = [
     ['minTasks 0', { minTasks: 0 }, { minTasks: 0 }, /minTasks must be a whole number from 1 to 5000/],
     ['fractional minTasks', { minTasks: 1.5 }, { minTasks: 1.5 }, /minTasks must be a whole number/],
@@ -59,6 +68,14 @@ describe('the controller checks what the construct checks', () => {
       { policy: steps([{ threshold: 50, desiredTasks: 4 }, { threshold: 100, desiredTasks: 2 }]) }, /must not ask for fewer tasks at a higher threshold/],
     ['a non-numeric threshold', () => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: NaN, desiredTasks: 2 }] }),
       { policy: steps([{ threshold: NaN, desiredTasks: 2 }]) }, /steps\[0\].threshold must be a number of 0 or more, got null/],
+    ['predictive target 0', () => ScalingPolicy.predictive({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 0 }),
+      { policy: predictive({ targetPerTask: 0 }) }, /targetPerTask must be a number greater than 0/],
+    ['start delay 0 s', () => ScalingPolicy.predictive({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10, startDelay: Duration.seconds(0) }),
+      { policy: predictive({ startDelaySeconds: 0 }) }, /policy.startDelaySeconds must be a whole number from 1 to 600, got 0/],
+    ['start delay above 10 minutes', () => ScalingPolicy.predictive({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10, startDelay: Duration.seconds(601) }),
+      { policy: predictive({ startDelaySeconds: 601 }) }, /policy.startDelaySeconds must be a whole number from 1 to 600, got 601/],
+    ['start delay in fractions of a second', () => ScalingPolicy.predictive({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10, startDelay: Duration.millis(1500) }),
+      { policy: predictive({ startDelaySeconds: 1.5 }) }, /policy.startDelaySeconds must be a whole number from 1 to 600, got 1.5/],
     ['a step outside the bounds', { policy: ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: 50, desiredTasks: 80 }] }) },
       { minTasks: 2, maxTasks: 50, policy: steps([{ threshold: 50, desiredTasks: 80 }]) }, /steps\[0\].desiredTasks must be within minTasks..maxTasks \(2..50\), got 80/],
   ];

@@ -1,5 +1,6 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { LoadHistory } from '../../src/controller/load-trend';
 import { ScrapeResult, ScrapeTarget } from '../../src/controller/scraper';
 import { StateStore } from '../../src/controller/state-store';
 import { StubStatus } from '../../src/controller/stub-status';
@@ -56,6 +57,74 @@ function deps(pages: (t: ScrapeTarget) => ScrapeResult, clock: { now: number }):
 const ok = (active: number) => (t: ScrapeTarget): ScrapeResult => ({ taskId: t.taskId, ok: true, status: page(active), ms: 5, at: 0 });
 const failed = (t: ScrapeTarget, reason = 'no answer within 1000 ms'): ScrapeResult => ({ taskId: t.taskId, ok: false, reason, ms: 1000, at: 0 });
 const event = (runId = 'run-1', startedAt = START) => ({ runId, runStartedAt: new Date(startedAt).toISOString() });
+
+describe('runTick under the predictive policy', () => {
+  const predictive = controllerConfig({
+    minTasks: 2,
+    maxTasks: 20,
+    maxScaleOutStep: 20,
+    policy: { type: 'predictive', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 10, startDelaySeconds: 60 },
+  });
+
+  /** Ticks every 3 s with the load rising by 4 connections a tick (20, 24, 28, ...). */
+  async function rampTicks(d: TickDeps, ticks: number) {
+    const results = [];
+    for (let k = 0; k < ticks; k++) {
+      const now = START + 1000 + k * 3000;
+      results.push((await runTick(predictive, event(), { ...d, now: () => now, scrape: async targets => targets.map(ok(11 + 2 * k)) })).result);
+    }
+    return results;
+  }
+
+  test('a rising load: from the sixth reading on, asks for what the load will need a start delay (and a tick) ahead', async () => {
+    cluster(2);
+    const results = await rampTicks({ ...deps(ok(1), { now: 0 }), loadHistory: new LoadHistory() }, 8);
+    // Five readings are never a trend: target tracking's answer.
+    results.slice(0, 5).forEach((r, k) => {
+      expect(r.figures.projectedTotal).toBeUndefined();
+      expect(r.desiredCount).toBe(Math.max(2, Math.ceil((20 + 4 * k) / 10)));
+    });
+    // Then 1.33/s, 63 s ahead (60 s configured, no task seen starting yet, plus the interval).
+    const sixth = results[5];
+    expect(sixth.figures).toMatchObject({ total: 40, lookAheadSeconds: 63 });
+    expect(sixth.figures.projectedTotal).toBeCloseTo(40 + (4 / 3) * 63);
+    expect(sixth).toMatchObject({ action: 'SCALE_OUT', desiredCount: 13 });
+    expect(sixth.reason).toBe('load 40 asks for 13 tasks, rising 1.33/s to 124 in 63 s (4 for the load now), 2 desired');
+  });
+
+  test('looks ahead by the start delay the tasks took, never longer than configured', async () => {
+    const arn = (id: string) => `arn:aws:ecs:eu-west-1:123456789012:task/web/${id}`;
+    const started = (i: number, seconds: number) => ({
+      taskArn: arn(`task${i}`),
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      createdAt: new Date(START - 600_000),
+      startedAt: new Date(START - 600_000 + seconds * 1000),
+      attachments: [{ details: [{ name: 'privateIPv4Address', value: `10.0.0.${i}` }] }],
+    });
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 2, runningCount: 2, pendingCount: 0 }] });
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [arn('task0'), arn('task1')] });
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: [] });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [started(0, 30), started(1, 34)] });
+    const results = await rampTicks({ ...deps(ok(1), { now: 0 }), loadHistory: new LoadHistory() }, 6);
+    expect(results[5].figures.lookAheadSeconds).toBe(35);
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [started(0, 300), started(1, 300)] });
+    const slow = await rampTicks({ ...deps(ok(1), { now: 0 }), loadHistory: new LoadHistory() }, 6);
+    expect(slow[5].figures.lookAheadSeconds).toBe(63);
+  });
+
+  test('an incomplete tick adds no reading: a lower bound would look like a fall', async () => {
+    cluster(2);
+    const history = new LoadHistory();
+    const d = { ...deps(ok(1), { now: 0 }), loadHistory: history };
+    await rampTicks(d, 3);
+    const now = START + 1000 + 3 * 3000;
+    const scrape = async (targets: readonly ScrapeTarget[]) => [ok(50)(targets[0]), failed(targets[1])];
+    const { result } = await runTick(predictive, event(), { ...d, now: () => now, scrape });
+    expect(history.size).toBe(3);
+    expect(result.figures.projectedTotal).toBeUndefined();
+  });
+});
 
 describe('runTick', () => {
   test('scales out on a surge, with the figures and an SNS message', async () => {
