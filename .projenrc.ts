@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, TaskShell } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -171,7 +171,10 @@ project.addTask('integ:fast-autoscaler:snapshot', {
 });
 project.addTask('integ:fast-autoscaler:deploy', {
   description: 'Deploys the integ test to the AWS account of your credentials, runs its assertions, destroys it and rewrites the snapshot (an estimated 30-45 minutes and $0.15; see the README)',
-  exec: `${integRunner} --force --parallel-regions "\${AWS_REGION:-\${AWS_DEFAULT_REGION:-us-east-1}}" integ.fast-autoscaler.ts`,
+  // The region of the credentials' environment (integ-runner would pick among three of its
+  // own); a POSIX shell expands the default, which projen's built-in shell does not.
+  exec: `${integRunner} integ.fast-autoscaler.ts --force --parallel-regions="\${AWS_REGION:-\${AWS_DEFAULT_REGION:-us-east-1}}"`,
+  shell: TaskShell.sh(),
 });
 project.addTask('integ:fast-autoscaler:destroy', {
   description: 'Destroys the integ test stacks, if a deploy was interrupted before it could clean up',
