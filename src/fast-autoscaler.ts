@@ -389,6 +389,8 @@ export class FastAutoscaler extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       timeoutSeconds: proxyTimeout.toSeconds(),
       maxRequestBodyBytes: props.proxyMaxRequestBodySize?.toBytes(),
+      // Only the default image is known to understand the early_hints directive.
+      earlyHints: props.proxyImage === undefined,
     });
     this.loadBalancerTarget = service.loadBalancerTarget({ containerName: PROXY_CONTAINER_NAME, containerPort: proxyPort });
 
@@ -403,8 +405,6 @@ export class FastAutoscaler extends Construct {
       config: {
         policy: props.policy._render(),
         minTasks,
-      // Only the default image is known to understand the early_hints directive.
-      earlyHints: props.proxyImage === undefined,
         maxTasks,
         maxScaleOutStep: props.maxScaleOutStep ?? maxTasks,
         intervalSeconds: interval.toSeconds(),
