@@ -128,6 +128,22 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
   return { underCapacitySeconds: under, taskMinutes: taskSeconds / 60, actions, series };
 }
 
+/** One row of the goals table: the predictive policy against the steps' and target tracking's figures. */
+function goalRow(name: string, o: Record<string, Outcome>): string {
+  const p = o.predictive;
+  const steps = o['fixed steps'];
+  const tracking = o['target tracking'];
+  const budget = 0.6 * steps.taskMinutes;
+  const checks = [
+    p.underCapacitySeconds <= steps.underCapacitySeconds ? undefined : 'short for longer',
+    p.taskMinutes <= budget ? undefined : `${fixed((100 * p.taskMinutes) / steps.taskMinutes, 1)} % of the steps' task-minutes`,
+    name !== 'noisy-plateau' || p.actions <= tracking.actions ? undefined : 'more actions',
+  ].filter(x => x !== undefined);
+  const actions = name === 'noisy-plateau' ? `${p.actions} (${tracking.actions})` : `${p.actions}`;
+  return `| ${name} | ${p.underCapacitySeconds} (${steps.underCapacitySeconds}) | ${fixed(p.taskMinutes, 1)} (${fixed(budget, 1)}) | ${actions} | `
+    + `${checks.length === 0 ? 'yes' : `no: ${checks.join(', ')}`} |`;
+}
+
 async function chart(name: string, outcomes: Record<string, Outcome>): Promise<string> {
   const first = Object.values(outcomes)[0];
   const rows = [
@@ -148,6 +164,7 @@ async function chart(name: string, outcomes: Record<string, Outcome>): Promise<s
 
 async function main() {
   const rows: string[] = [];
+  const goals: string[] = [];
   const charts: string[] = [];
   for (const [name, load] of Object.entries(traces())) {
     const outcomes: Record<string, Outcome> = {
@@ -160,13 +177,19 @@ async function main() {
     for (const [label, o] of Object.entries(outcomes)) {
       rows.push(`| ${name} | ${label} | ${o.underCapacitySeconds} | ${fixed(o.taskMinutes, 1)} | ${o.actions} |`);
     }
+    goals.push(goalRow(name, outcomes));
     const file = await chart(name, outcomes);
     charts.push(`- ${name}: [${file}](${file})`);
   }
   writeResults('Policy quality', 'npx ts-node -P tsconfig.dev.json bench/policy-quality.ts', [
-    `Four 15-minute traces (bench/traces/, one value a second) replayed through the controller's decision module, ticking every ${INTERVAL} s,`,
+    `Six 15-minute traces (bench/traces/, one value a second) replayed through the controller's decision module, ticking every ${INTERVAL} s,`,
     `tasks serving ${START_DELAY} s after UpdateService, ${MIN}–${MAX} tasks, scale-in on with a ${WINDOW / 60}-minute window; a task carries ${TARGET} connections.`,
     'Seconds under capacity: load above what the serving tasks carry. The steps are the original tiers (≥50 → 2, ≥100 → 10, ≥300 → 15, ≥500 → 20).',
+    'The first four traces carry ±5 % of noise; daily-bursts is a day in 15 minutes (a morning and a higher evening peak) with three',
+    'bursts of 15–30 s (+400, +500, +300 connections at once); noisy-plateau is 600 connections with ±20 % of independent noise.',
+    `The predictive policy runs at its defaults (start delay bound 60 s); the tasks' start delay, ${START_DELAY} s, is what its catalog`,
+    'measures from the first tick (the service\'s first tasks took that long too). It is fed every tick\'s total, as a tick with',
+    'every task read is.',
     '',
     '| trace | policy | seconds under capacity | task-minutes | scaling actions |',
     '| --- | --- | --- | --- | --- |',
@@ -176,6 +199,23 @@ async function main() {
     '`targetPerTask` below what a task can carry (here 70 %) for headroom. The steps jump to many tasks at once: never short,',
     'at about twice the task-minutes. The original design\'s 60 s pause costs nothing on these traces because its steps',
     'already overshoot; it would on a surge that grows past a step within the minute.',
+    '',
+    'The predictive policy against the goals of issue 16 (seconds under capacity no more than the fixed steps\', at no more',
+    'than 60 % of their task-minutes; on the noisy plateau no more scaling actions than target tracking):',
+    '',
+    '| trace | seconds under capacity (steps) | task-minutes (60 % of steps) | actions (target tracking) | goals met |',
+    '| --- | --- | --- | --- | --- |',
+    ...goals,
+    '',
+    'Where it falls short, and why. A load that jumps within a second (surge, flash crowd, the bursts) cannot be foreseen',
+    'from a trend: only standing capacity meets it, which is what the steps buy with their task-minutes. Each burst of the',
+    'daily trace is shorter than the start delay, so no policy that scales for it has tasks in time. The sawtooth and the',
+    'slow ramp start rising at the first second of the trace, before the controller has the six readings that make a',
+    'trend significant at 99.5 %: the first 15 s of history are missing, and a ramp of ±5 % noise is short on its noise',
+    'peaks while the slope\'s lower bound is still loose. On the sawtooth each tooth projects past its cliff, and the',
+    'scale-in window (longer than a tooth) keeps those tasks. On the surge, target tracking itself spends 60.06 % of the',
+    'steps\' task-minutes, and the predictive policy never asks for less than target tracking: a step is not a trend, so',
+    'it matches target tracking exactly there, and on the noisy plateau.',
     '',
     'Charts:',
     ...charts,
