@@ -1,19 +1,23 @@
-// Asserts that two synthesized CloudFormation templates are equal, asset hashes aside:
-// the content hash of an asset (the controller's bundle) names its S3 object and may differ
-// by packaging, never by meaning. Prints the first differences and exits 1 when they differ.
+// Asserts that two synthesized CloudFormation templates are equal, asset hashes included: the
+// controller's bundle is an asset named by its content hash, so an equal hash shows that the
+// wheel or the jar carries the same controller as the TypeScript source. Only CDKMetadata is
+// left out. Prints the first differences and exits 1 when they differ.
 // Usage: node compare-templates.js <expected.json> <actual.json> <label>
 const assert = require('assert');
 const fs = require('fs');
 
 const [expectedFile, actualFile, label = actualFile] = process.argv.slice(2);
 
-function normalize(template) {
-  const text = JSON.stringify(template).replace(/\b[0-9a-f]{64}(\.zip|\.json)?\b/g, '<asset-hash>$1');
-  const t = JSON.parse(text);
+function withoutMetadata(template) {
   // Added only when the CDK CLI runs the app (version reporting): not part of the stack's meaning.
-  delete t.Resources?.CDKMetadata;
-  delete t.Conditions?.CDKMetadataAvailable;
-  return t;
+  delete template.Resources?.CDKMetadata;
+  delete template.Conditions?.CDKMetadataAvailable;
+  return template;
+}
+
+/** The asset hashes a template names (S3 object keys of file assets). */
+function assetHashes(template) {
+  return [...new Set(JSON.stringify(template).match(/\b[0-9a-f]{64}(?=\.zip\b|\.json\b)/g) ?? [])].sort();
 }
 
 function differences(a, b, path = '', out = []) {
@@ -26,12 +30,23 @@ function differences(a, b, path = '', out = []) {
   return out;
 }
 
-const expected = normalize(JSON.parse(fs.readFileSync(expectedFile, 'utf8')));
-const actual = normalize(JSON.parse(fs.readFileSync(actualFile, 'utf8')));
+const expected = withoutMetadata(JSON.parse(fs.readFileSync(expectedFile, 'utf8')));
+const actual = withoutMetadata(JSON.parse(fs.readFileSync(actualFile, 'utf8')));
+const expectedAssets = assetHashes(expected);
+const actualAssets = assetHashes(actual);
+if (expectedAssets.length === 0) {
+  console.error(`${label}: ${expectedFile} names no asset: the controller's bundle is missing from the reference`);
+  process.exit(1);
+}
+if (JSON.stringify(expectedAssets) !== JSON.stringify(actualAssets)) {
+  console.error(`${label}: the controller's asset differs: ${actualAssets.join(', ') || 'none'} instead of ${expectedAssets.join(', ')}.\n`
+    + '  The package carries another controller bundle than assets/controller: rebuild it (npx projen bundle, compile, package-all).');
+  process.exit(1);
+}
 const diff = differences(expected, actual);
 if (diff.length > 0) {
   console.error(`${label}: the template differs from the TypeScript app's:\n  ${diff.join('\n  ')}`);
   process.exit(1);
 }
 assert.deepStrictEqual(actual, expected);
-console.log(`${label}: template equals the TypeScript app's (${Object.keys(actual.Resources).length} resources, asset hashes aside)`);
+console.log(`${label}: template equals the TypeScript app's (${Object.keys(actual.Resources).length} resources, controller asset ${expectedAssets.join(', ').slice(0, 12)}…)`);

@@ -8,9 +8,11 @@ import software.amazon.awscdk.StackProps;
 public final class TypicalApp {
     public static void main(final String[] args) {
         App app = new App();
-        new TypicalStack(app, "Typical", StackProps.builder()
+        StackProps props = StackProps.builder()
                 .env(Environment.builder().account("123456789012").region("eu-west-1").build())
-                .build(), 50);
+                .build();
+        new TypicalStack(app, "Typical", props, 50);
+        new TunedStack(app, "Tuned", props);
         app.synth();
     }
 }
