@@ -87,8 +87,10 @@ function publishMetrics(r: TickResult, anyValue: boolean, tickMs: number) {
     metrics.addMetric(M.LOAD, unit, f.total);
     metrics.addMetric(M.LOAD_PER_TASK, unit, f.perTask);
     // Not capped at maxTasks, unlike the figure the decision used: how far the load is past
-    // the ceiling is what the "held at maxTasks" alarm needs to see.
-    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, Math.max(config.minTasks, policyDesired(config.policy, f.total, config.minTasks)));
+    // the ceiling is what the "held at maxTasks" alarm needs to see. The predictive policy's
+    // projection counts: it is what the policy asks for.
+    const asked = Math.max(f.total, f.projectedTotal ?? 0);
+    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, Math.max(config.minTasks, policyDesired(config.policy, asked, config.minTasks)));
   }
   metrics.publishStoredMetrics();
 }
