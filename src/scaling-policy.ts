@@ -110,16 +110,18 @@ export abstract class ScalingPolicy {
    * needs now (exactly as `targetTracking`), it asks for what the load will need when the
    * tasks it asks for are ready, one start delay ahead along the load's recent trend.
    *
-   * The trend is Sen's slope over the last minute of ticks, and counts only when the load
-   * rises beyond its noise (the lower end of the slope's 95 % confidence interval is above
-   * zero); the projection follows that lower end. A noisy plateau, a single burst or a step
-   * to a new level therefore ask for what plain target tracking asks for; a ramp is met by
+   * The trend is Sen's slope over the last minute of ticks that read every task, and counts
+   * only when the load rises beyond its noise (the lower end of the slope's one-sided 99.5 %
+   * confidence interval is above zero); the projection follows that lower end (or the one
+   * over the last three minutes, when higher). A noisy plateau, a single burst or a step to
+   * a new level therefore ask for what plain target tracking asks for; a ramp is met by
    * tasks that started before it got there. Scale-in is unchanged (the projection only ever
    * raises the recommendation the scale-in window remembers).
    *
-   * Use it when load grows over tens of seconds to minutes (daily traffic, campaigns,
-   * a queue of users arriving) and new tasks take tens of seconds to serve: it keeps
-   * `targetPerTask` at what a task can carry instead of buying headroom all day.
+   * Use it when load builds over tens of seconds to minutes (daily traffic, campaigns,
+   * a queue of users arriving) and new tasks take tens of seconds to serve. A load that
+   * jumps within seconds, or a burst shorter than the start delay, is met only by headroom:
+   * a `targetPerTask` below what a task can carry.
    */
   public static predictive(props: PredictivePolicyProps): ScalingPolicy {
     return new PredictivePolicy(props);
