@@ -54,8 +54,8 @@ export interface PredictivePolicyProps extends TargetTrackingPolicyProps {
    * (the median of the newest five tasks' times from created to RUNNING, as ECS reports
    * them) and uses this value until it has seen a task start; it never looks further ahead
    * than this, so that one task stuck in an image pull does not make it plan minutes ahead.
-   * Set it to about the longest start you expect, health checks included. Whole seconds,
-   * from 1 to 600.
+   * Set it to about the longest start you expect. The time a new task then spends passing
+   * the load balancer's health checks is not measured. Whole seconds, from 1 to 600.
    *
    * @default Duration.seconds(60)
    */
