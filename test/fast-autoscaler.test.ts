@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { fargateService, typicalStack } from './support/typical-stack';
 import { CONFIG_ENV, parseControllerConfig } from '../src/controller/controller-config';
+import { DEFAULT_PROXY_IMAGE } from '../src/fast-autoscaler';
 
 function controllerConfig(template: Template) {
   const functions = template.findResources('AWS::Lambda::Function', {
@@ -28,7 +29,7 @@ describe('FastAutoscaler resources', () => {
         Match.objectLike({ Name: 'app', Essential: true }),
         Match.objectLike({
           Name: 'fast-autoscaler-proxy',
-          Image: 'public.ecr.aws/nginx/nginx:1.28-alpine',
+          Image: DEFAULT_PROXY_IMAGE,
           Essential: true,
           EntryPoint: ['/bin/sh', '-c'],
           PortMappings: [
