@@ -59,7 +59,8 @@ export class FastAutoscalerIntegStack extends Stack {
       natGateways: 1,
       flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
     });
-    const cluster = new ecs.Cluster(this, 'Cluster', { vpc });
+    // Container Insights off explicitly, whatever the account's default: its log group would outlive the stack.
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.DISABLED });
 
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', { cpu: 256, memoryLimitMiB: 512 });
     taskDefinition.addContainer('web', {
