@@ -42,15 +42,24 @@ function traces(): Record<string, number[]> {
     'daily-bursts': t => 120 + 550 * bump(t, 250, 110) + 850 * bump(t, 640, 120)
       + (t >= 150 && t < 170 ? 400 : 0) + (t >= 430 && t < 445 ? 500 : 0) + (t >= 760 && t < 790 ? 300 : 0),
     'noisy-plateau': () => 600,
+    // Five minutes at 3/s, three at 0.3/s, then flat: a ramp that slows down.
+    'decelerating-ramp': t => (t < 300 ? 80 + 3 * t : t < 480 ? 980 + 0.3 * (t - 300) : 1034),
+    // 1,000 connections whose noise persists (AR(1), φ 0.965 a second, 0.9 a tick; 5 %): connections that last many ticks.
+    'autocorrelated-plateau': () => 1000,
   };
   // The plateau's noise is ±20 % (four times the others'), from its own sequence.
   let plateauSeed = 7;
   const plateauNoise = () => ((plateauSeed = (plateauSeed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.4;
+  let arSeed = 11;
+  const uniform = () => (arSeed = (arSeed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 || 1e-9;
+  let ar = 0;
+  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const arNoise = () => (ar = 0.965 * ar + Math.sqrt(1 - 0.965 ** 2) * 0.05 * gauss());
   const out: Record<string, number[]> = {};
   for (const [name, f] of Object.entries(gen)) {
     const file = path.join(dir, `${name}.json`);
     if (!fs.existsSync(file)) {
-      const n = name === 'noisy-plateau' ? plateauNoise : noise;
+      const n = name === 'noisy-plateau' ? plateauNoise : name === 'autocorrelated-plateau' ? arNoise : noise;
       fs.writeFileSync(file, JSON.stringify(Array.from({ length: 900 }, (_, t) => Math.max(0, Math.round(f(t) * (1 + n()))))));
     }
     out[name] = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -70,7 +79,7 @@ interface Outcome {
 }
 
 /** Replays one trace; `cooldownAfterScaleOut` models the original design's 60-second pause. */
-function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: number, scaleInEnabled: boolean): Outcome {
+function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: number, scaleInEnabled: boolean, learnedShortBy = 0): Outcome {
   let desired = MIN;
   let tasks: number[] = Array(MIN).fill(-Infinity); // when each task became (or becomes) ready
   let history: Bucket[] = [];
@@ -79,7 +88,10 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
   const loadHistory = new LoadHistory();
   // Every task starts START_DELAY after it was created, the service's first ones too: the
   // controller's catalog knows that delay from the first tick.
-  const lookAheadSeconds = policy.type === 'predictive' ? learnedStartDelaySeconds([START_DELAY * 1000], policy.startDelaySeconds) + INTERVAL : 0;
+  // `learnedShortBy`: the tasks reach RUNNING that much before they serve (health checks, warm-up),
+  // and the catalog learns the shorter time.
+  const lookAheadSeconds = policy.type === 'predictive'
+    ? learnedStartDelaySeconds([(START_DELAY - learnedShortBy) * 1000], policy.startDelaySeconds) + INTERVAL : 0;
   let under = 0;
   let taskSeconds = 0;
   const series: Outcome['series'] = [];
@@ -134,12 +146,14 @@ function goalRow(name: string, o: Record<string, Outcome>): string {
   const steps = o['fixed steps'];
   const tracking = o['target tracking'];
   const budget = 0.6 * steps.taskMinutes;
+  const plateau = name.endsWith('plateau');
   const checks = [
     p.underCapacitySeconds <= steps.underCapacitySeconds ? undefined : 'short for longer',
     p.taskMinutes <= budget ? undefined : `${fixed((100 * p.taskMinutes) / steps.taskMinutes, 1)} % of the steps' task-minutes`,
-    name !== 'noisy-plateau' || p.actions <= tracking.actions ? undefined : 'more actions',
+    !plateau || p.actions <= tracking.actions ? undefined : 'more actions than target tracking',
+    !plateau || p.taskMinutes <= tracking.taskMinutes ? undefined : `${fixed(p.taskMinutes - tracking.taskMinutes, 1)} task-minutes more than target tracking`,
   ].filter(x => x !== undefined);
-  const actions = name === 'noisy-plateau' ? `${p.actions} (${tracking.actions})` : `${p.actions}`;
+  const actions = plateau ? `${p.actions} (${tracking.actions})` : `${p.actions}`;
   return `| ${name} | ${p.underCapacitySeconds} (${steps.underCapacitySeconds}) | ${fixed(p.taskMinutes, 1)} (${fixed(budget, 1)}) | ${actions} | `
     + `${checks.length === 0 ? 'yes' : `no: ${checks.join(', ')}`} |`;
 }
@@ -166,7 +180,11 @@ async function main() {
   const rows: string[] = [];
   const goals: string[] = [];
   const charts: string[] = [];
+  const learnedRows: string[] = [];
   for (const [name, load] of Object.entries(traces())) {
+    const exact = simulate(load, PREDICTIVE, 0, true);
+    const short = simulate(load, PREDICTIVE, 0, true, 10);
+    learnedRows.push(`| ${name} | ${exact.underCapacitySeconds} / ${fixed(exact.taskMinutes, 1)} | ${short.underCapacitySeconds} / ${fixed(short.taskMinutes, 1)} |`);
     const outcomes: Record<string, Outcome> = {
       'target tracking': simulate(load, TRACKING, 0, true),
       'target tracking, 70 % headroom': simulate(load, { ...TRACKING, targetPerTask: 0.7 * TARGET }, 0, true),
@@ -182,11 +200,13 @@ async function main() {
     charts.push(`- ${name}: [${file}](${file})`);
   }
   writeResults('Policy quality', 'npx ts-node -P tsconfig.dev.json bench/policy-quality.ts', [
-    `Six 15-minute traces (bench/traces/, one value a second) replayed through the controller's decision module, ticking every ${INTERVAL} s,`,
+    `Eight 15-minute traces (bench/traces/, one value a second) replayed through the controller's decision module, ticking every ${INTERVAL} s,`,
     `tasks serving ${START_DELAY} s after UpdateService, ${MIN}–${MAX} tasks, scale-in on with a ${WINDOW / 60}-minute window; a task carries ${TARGET} connections.`,
     'Seconds under capacity: load above what the serving tasks carry. The steps are the original tiers (≥50 → 2, ≥100 → 10, ≥300 → 15, ≥500 → 20).',
-    'The first four traces carry ±5 % of noise; daily-bursts is a day in 15 minutes (a morning and a higher evening peak) with three',
-    'bursts of 15–30 s (+400, +500, +300 connections at once); noisy-plateau is 600 connections with ±20 % of independent noise.',
+    'The first four traces and decelerating-ramp (5 minutes at 3/s, 3 at 0.3/s, then flat) carry ±5 % of independent noise;',
+    'daily-bursts is a day in 15 minutes (a morning and a higher evening peak) with three bursts of 15–30 s (+400, +500,',
+    '+300 connections at once); noisy-plateau is 600 connections with ±20 % of independent noise; autocorrelated-plateau is',
+    '1,000 connections with 5 % of noise that persists (AR(1), φ 0.965 a second, 0.9 a tick: connections that last many ticks).',
     `The predictive policy runs at its defaults (start delay bound 60 s); the tasks' start delay, ${START_DELAY} s, is what its catalog`,
     'measures from the first tick (the service\'s first tasks took that long too). It is fed every tick\'s total, as a tick with',
     'every task read is.',
@@ -196,26 +216,40 @@ async function main() {
     ...rows,
     '',
     'Target tracking at exactly the capacity of a task lags a load that keeps growing by the start delay: set',
-    '`targetPerTask` below what a task can carry (here 70 %) for headroom. The steps jump to many tasks at once: never short,',
-    'at about twice the task-minutes. The original design\'s 60 s pause costs nothing on these traces because its steps',
+    '`targetPerTask` below what a task can carry (here 70 %) for headroom. The steps jump to many tasks at once: never short',
+    'on the ramps, at about twice the task-minutes. The original design\'s 60 s pause costs nothing on these traces because its steps',
     'already overshoot; it would on a surge that grows past a step within the minute.',
     '',
     'The predictive policy against the goals of issue 16 (seconds under capacity no more than the fixed steps\', at no more',
-    'than 60 % of their task-minutes; on the noisy plateau no more scaling actions than target tracking):',
+    'than 60 % of their task-minutes; on the plateaus no more scaling actions and no more task-minutes than target tracking):',
     '',
     '| trace | seconds under capacity (steps) | task-minutes (60 % of steps) | actions (target tracking) | goals met |',
     '| --- | --- | --- | --- | --- |',
     ...goals,
     '',
-    'Where it falls short, and why. A load that jumps within a second (surge, flash crowd, the bursts) cannot be foreseen',
-    'from a trend: only standing capacity meets it, which is what the steps buy with their task-minutes. Each burst of the',
-    'daily trace is shorter than the start delay, so no policy that scales for it has tasks in time. The sawtooth and the',
-    'slow ramp start rising at the first second of the trace, before the controller has the six readings that make a',
-    'trend significant at 99.5 %: the first 15 s of history are missing, and a ramp of ±5 % noise is short on its noise',
-    'peaks while the slope\'s lower bound is still loose. On the sawtooth each tooth projects past its cliff, and the',
-    'scale-in window (longer than a tooth) keeps those tasks. On the surge, target tracking itself spends 60.06 % of the',
-    'steps\' task-minutes, and the predictive policy never asks for less than target tracking: a step is not a trend, so',
-    'it matches target tracking exactly there, and on the noisy plateau.',
+    'It misses the goals on six of the eight traces. Why, as far as these replays show:',
+    '- The surge, the flash crowd and the bursts jump within a second: no trend foresees them, only standing capacity meets',
+    '  them, which is what the steps buy with their task-minutes. Each burst of the daily trace is shorter than the start delay.',
+    '- The ramps (slow-ramp, sawtooth, decelerating-ramp, the daily peaks) are short on the one-second noise peaks above',
+    '  the serving capacity, while the projection, built to be conservative, lags: it follows the lower end of the slope\'s',
+    '  99.5 % interval, not the slope, and starts from the level the last minute\'s noise peaks reach (their 90th',
+    '  percentile), not from the highest. Missing history is not the reason: a flat minute before the slow ramp makes it',
+    '  worse, not better (the review\'s bench-variants.ts). The steps are never short there because they overshoot to 10–20',
+    '  tasks at once. Projecting from the highest reading of the last minute is short for 27 s on the slow ramp (from the',
+    '  median of the newest five, 106 s), but then one wild reading, or a noisy step\'s top, sets the projection.',
+    '- The daily trace is short for 148 s (81 s before the variance was widened for autocorrelated noise): its peaks are',
+    '  curves, a curve\'s residuals from a straight slope are autocorrelated, and the widened variance then waits longer.',
+    '- The autocorrelated plateau still costs 5.5 task-minutes (3 %) and two actions more than target tracking: the widened',
+    '  variance takes most of its drifts for noise (before: 18.1 task-minutes and four actions more), not all of them.',
+    '- A projected peak, a false one too, enters the scale-in window and holds scale-in for a whole window.',
+    '',
+    'The learned delay is created → RUNNING, which comes before serving (health checks, warm-up). The predictive policy when the',
+    `catalog learns the start delay exactly (${START_DELAY} s) and when it learns ${START_DELAY - 10} s because RUNNING comes 10 s before serving`,
+    '(seconds under capacity / task-minutes):',
+    '',
+    '| trace | learned = serving delay | learned 10 s short |',
+    '| --- | --- | --- |',
+    ...learnedRows,
     '',
     'Charts:',
     ...charts,

@@ -55,7 +55,11 @@ export interface PredictivePolicyProps extends TargetTrackingPolicyProps {
    * them) and uses this value until it has seen a task start; it never looks further ahead
    * than this, so that one task stuck in an image pull does not make it plan minutes ahead.
    * Set it to about the longest start you expect. The time a new task then spends passing
-   * the load balancer's health checks is not measured. Whole seconds, from 1 to 600.
+   * the load balancer's health checks and warming up is not measured: RUNNING comes before
+   * serving, so the learned delay is shorter than the time to serve by that much, and the
+   * policy looks ahead too little (bench/RESULTS.md: with RUNNING 10 s before serving, the
+   * slow ramp is short for longer). A target per task below what a task carries covers that
+   * gap. Whole seconds, from 1 to 600.
    *
    * @default Duration.seconds(60)
    */
@@ -110,13 +114,18 @@ export abstract class ScalingPolicy {
    * needs now (exactly as `targetTracking`), it asks for what the load will need when the
    * tasks it asks for are ready, one start delay ahead along the load's recent trend.
    *
-   * The trend is Sen's slope over the last minute of ticks that read every task, and counts
-   * only when the load rises beyond its noise (the lower end of the slope's one-sided 99.5 %
-   * confidence interval is above zero); the projection follows that lower end (or the one
-   * over the last three minutes, when higher). A noisy plateau, a single burst or a step to
-   * a new level therefore ask for what plain target tracking asks for; a ramp is met by
-   * tasks that started before it got there. Scale-in is unchanged (the projection only ever
-   * raises the recommendation the scale-in window remembers).
+   * The trend is Sen's slope over the last minute of ticks that read every task (seven
+   * intervals when longer), and counts only when the load rises beyond its noise: the lower
+   * end of the slope's one-sided 99.5 % confidence interval is above zero, with the
+   * Mann–Kendall variance widened for noise that persists from tick to tick (Hamed & Rao).
+   * The projection follows that lower end (or the one over the last three minutes, when
+   * higher and no steeper than the last minute's median: a ramp that slows down is not
+   * carried at its old slope), from the level the last minute's noise peaks reach. A noisy
+   * plateau, a single burst or a step to a new level are seldom taken for a ramp, but not
+   * never (bench/RESULTS.md: a plateau of persistent noise costs a few task-minutes more than
+   * target tracking); a ramp is met by tasks that started before it got there. Scale-in
+   * guards are unchanged, but a projected peak, a false one too, enters the recommendation
+   * the scale-in window remembers and holds scale-in for a whole window.
    *
    * Use it when load builds over tens of seconds to minutes (daily traffic, campaigns,
    * a queue of users arriving) and new tasks take tens of seconds to serve. A load that

@@ -447,16 +447,47 @@ describe('the predictive policy', () => {
 
   /** Replays a series tick by tick with the three minutes of readings a tick keeps, and counts the scale-outs. */
   function replayScaleOuts(policy: PolicyConfig, load: readonly number[]): number {
+    return replay(policy, load).outs;
+  }
+
+  /** The same replay's scale-outs and task-ticks (the sum over ticks of the desired count: task-minutes × 20). */
+  function replay(policy: PolicyConfig, load: readonly number[]): { outs: number; taskTicks: number } {
     let desired = 2;
     let outs = 0;
+    let taskTicks = 0;
     for (let k = 0; k < load.length; k++) {
       const window = load.slice(Math.max(0, k - 59), k + 1);
       const d = tick({ ...base, policy, maxTasks: 100, maxScaleOutStep: 100, desiredCount: desired, scrapedTasks: desired }, window);
       if (d.action === 'SCALE_OUT') outs++;
       desired = d.desiredCount;
+      taskTicks += desired;
     }
-    return outs;
+    return { outs, taskTicks };
   }
+
+  test('thirty half-hour plateaus of autocorrelated noise (AR(1), φ 0.9 a tick, 5 %) cost about what target tracking costs', () => {
+    // Connections that last many ticks: the noise drifts in runs that look like ramps to a
+    // test for independent readings (before the variance was widened for it, every one of
+    // these replays spent more task-minutes than target tracking).
+    let more = 0;
+    let predictiveTicks = 0;
+    let trackingTicks = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      let state = seed;
+      const uniform = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 || 1e-9;
+      const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+      let e = 0;
+      const load = Array.from({ length: 600 }, () => 1000 * (1 + (e = 0.9 * e + Math.sqrt(1 - 0.81) * 0.05 * gauss())));
+      const p = replay(predictive(100), load);
+      const t = replay(tracking(100), load);
+      if (p.taskTicks > t.taskTicks) more++;
+      predictiveTicks += p.taskTicks;
+      trackingTicks += t.taskTicks;
+      expect(p.outs).toBeLessThanOrEqual(t.outs + 1);
+    }
+    expect(more).toBeLessThanOrEqual(10);
+    expect(predictiveTicks).toBeLessThanOrEqual(1.01 * trackingTicks);
+  });
 
   test('thirty half-hour noisy plateaus (±20 %, independent readings) scale out no more often than target tracking', () => {
     for (let seed = 1; seed <= 30; seed++) {
