@@ -3,21 +3,11 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
+import { renderedControllerConfig } from './support/controller-config-fixture';
 import { fargateService, typicalStack } from './support/typical-stack';
-import { CONFIG_ENV, parseControllerConfig } from '../src/controller/controller-config';
 import { DEFAULT_PROXY_IMAGE } from '../src/fast-autoscaler';
 
-function controllerConfig(template: Template) {
-  const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: { [CONFIG_ENV]: Match.anyValue() } } },
-  });
-  const [fn] = Object.values(functions);
-  // The configuration is JSON with CloudFormation references inside; resolve them to placeholders.
-  const joined = fn.Properties.Environment.Variables[CONFIG_ENV]['Fn::Join'][1]
-    .map((part: unknown) => (typeof part === 'string' ? part : 'REF'))
-    .join('');
-  return parseControllerConfig(joined);
-}
+const controllerConfig = renderedControllerConfig;
 
 describe('FastAutoscaler resources', () => {
   const { stack } = typicalStack({ withTopic: true });

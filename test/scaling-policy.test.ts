@@ -1,21 +1,12 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { ScalingMetric, ScalingPolicy } from '../src';
+import { renderedControllerConfig } from './support/controller-config-fixture';
 import { typicalStack } from './support/typical-stack';
-import { CONFIG_ENV, parseControllerConfig } from '../src/controller/controller-config';
 
 /** The controller's configuration as the construct wrote it into the Lambda's environment. */
 function renderedConfig(policy: ScalingPolicy) {
-  const { stack } = typicalStack({ props: { policy } });
-  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: { [CONFIG_ENV]: Match.anyValue() } } },
-  });
-  const [fn] = Object.values(functions);
-  // JSON with CloudFormation references inside: the references become placeholders.
-  const joined = fn.Properties.Environment.Variables[CONFIG_ENV]['Fn::Join'][1]
-    .map((part: unknown) => (typeof part === 'string' ? part : 'REF'))
-    .join('');
-  return parseControllerConfig(joined);
+  return renderedControllerConfig(Template.fromStack(typicalStack({ props: { policy } }).stack));
 }
 
 describe('ScalingPolicy.predictive', () => {

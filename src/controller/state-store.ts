@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { callOptions } from './call-limits';
 import { Bucket } from './recommendation-history';
 import { Action } from './scaling-decision';
 
@@ -53,18 +54,13 @@ export class StateStore {
     private readonly callTimeoutMs?: number,
   ) {}
 
-  /** The call's own limit, and the caller's (the tick's deadline) when given. */
-  private options(signal?: AbortSignal) {
-    const signals = [...(this.callTimeoutMs !== undefined ? [AbortSignal.timeout(this.callTimeoutMs)] : []), ...(signal ? [signal] : [])];
-    return signals.length > 0 ? { abortSignal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {};
-  }
 
   public async load(signal?: AbortSignal): Promise<StoredState> {
     const out = await this.ddb.send(new GetItemCommand({
       TableName: this.table,
       Key: { pk: { S: this.key } },
       ConsistentRead: true,
-    }), this.options(signal));
+    }), callOptions(this.callTimeoutMs, signal));
     if (!out.Item) return { state: EMPTY_STATE, version: 0 };
     const stored = JSON.parse(out.Item.state?.S ?? '{}') as Partial<ControllerState>;
     return {
@@ -83,7 +79,7 @@ export class StateStore {
         Item: { pk: { S: this.key }, version: { N: String(version) }, state: { S: JSON.stringify(state) } },
         ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
         ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': { N: String(expectedVersion) } },
-      }), this.options(signal));
+      }), callOptions(this.callTimeoutMs, signal));
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
         throw new StateConflictError(this.key);

@@ -212,6 +212,11 @@ export class TaskCatalog {
     for (const [arn, task] of this.byArn) if (wanted.has(task.taskId)) this.suspects.add(arn);
   }
 
+  /** Whether a whole listing has been read yet. */
+  public get listed(): boolean {
+    return this.listing !== undefined;
+  }
+
   /** The current picture: every listed task with what is known of it. */
   public view(): CatalogView {
     const l = this.listing;

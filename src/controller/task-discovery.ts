@@ -1,4 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, DesiredStatus, ECSClient, ListTasksCommand, Service, Task } from '@aws-sdk/client-ecs';
+import { callOptions } from './call-limits';
 import { ScrapeTarget } from './scraper';
 import { KnownTask, ListProgress, STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
 
@@ -78,9 +79,7 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
   const calls: Record<string, number> = {};
   const send = <T>(action: string, command: { input: unknown }): Promise<T> => {
     calls[action] = (calls[action] ?? 0) + 1;
-    const signals = [...(o.abortAfterMs !== undefined ? [AbortSignal.timeout(o.abortAfterMs)] : []), ...(o.signal ? [o.signal] : [])];
-    const abortSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    return ecs.send(command as never, abortSignal ? { abortSignal } : {}) as Promise<T>;
+    return ecs.send(command as never, callOptions(o.abortAfterMs, o.signal)) as Promise<T>;
   };
 
   const described = await send<{ services?: Service[]; failures?: Array<{ reason?: string }> }>(
@@ -105,7 +104,7 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
     catalog.commitListingIfDone();
     const error = errors.find(e => e !== undefined);
     // A cold instance with no listing yet has nothing to go on: the tick says why.
-    if (error && !catalog.view().listed) throw error;
+    if (error && !catalog.listed) throw error;
   }
 
   const toDescribe = catalog.toDescribe(now);

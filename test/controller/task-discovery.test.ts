@@ -28,6 +28,15 @@ function activeService(desiredCount = 2) {
   });
 }
 
+/** ListTasks answered in pages of 100 from `all`, with a numeric nextToken, as ECS pages. */
+function pagedList(all: () => string[]) {
+  return (input: { nextToken?: string }) => {
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    const end = Math.min(start + 100, all().length);
+    return { taskArns: all().slice(start, end), nextToken: end < all().length ? String(end) : undefined };
+  };
+}
+
 /** No task is being stopped unless a test says so. */
 function noneStopping() {
   ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).resolves({ taskArns: [] });
@@ -42,11 +51,7 @@ describe('discoverTasks', () => {
   test('pages through 250+ tasks and describes them in chunks of 100', async () => {
     activeService(260);
     const all = Array.from({ length: 260 }, (_, i) => arn(i));
-    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(input => {
-      const start = input.nextToken ? Number(input.nextToken) : 0;
-      const end = Math.min(start + 100, all.length);
-      return { taskArns: all.slice(start, end), nextToken: end < all.length ? String(end) : undefined };
-    });
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(pagedList(() => all));
     ecsMock.on(DescribeTasksCommand).callsFake(input => ({
       tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), 'RUNNING')),
     }));
@@ -249,11 +254,7 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     const catalog = new TaskCatalog();
     service(500);
     const all = Array.from({ length: 500 }, (_, i) => arn(i));
-    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(input => {
-      const start = input.nextToken ? Number(input.nextToken) : 0;
-      const end = Math.min(start + 100, all.length);
-      return { taskArns: all.slice(start, end), nextToken: end < all.length ? String(end) : undefined };
-    });
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(pagedList(() => all));
     ecsMock.on(DescribeTasksCommand).callsFake(input => ({
       tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), 'RUNNING')),
     }));
@@ -272,11 +273,7 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     service(1);
     serving([1]);
     const stopped = Array.from({ length: 1500 }, (_, i) => arn(1000 + i));
-    ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).callsFake(input => {
-      const start = input.nextToken ? Number(input.nextToken) : 0;
-      const end = Math.min(start + 100, stopped.length);
-      return { taskArns: stopped.slice(start, end), nextToken: end < stopped.length ? String(end) : undefined };
-    });
+    ecsMock.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).callsFake(pagedList(() => stopped));
     ecsMock.on(DescribeTasksCommand).callsFake(input => ({
       tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), a === arn(1) ? 'RUNNING' : 'STOPPED', true, a === arn(1) ? 'RUNNING' : 'STOPPED')),
     }));
@@ -293,12 +290,7 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     const ids = Array.from({ length: 700 }, (_, i) => i);
     let running = 600;
     const list = () => {
-      ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(input => {
-        const all = ids.map(arn);
-        const start = input.nextToken ? Number(input.nextToken) : 0;
-        const end = Math.min(start + 100, all.length);
-        return { taskArns: all.slice(start, end), nextToken: end < all.length ? String(end) : undefined };
-      });
+      ecsMock.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).callsFake(pagedList(() => ids.map(arn)));
       ecsMock.on(DescribeTasksCommand).callsFake(input => ({
         tasks: input.tasks.map((a: string) => {
           const i = parseInt(a.slice(a.lastIndexOf('/') + 1), 16);

@@ -117,15 +117,20 @@ describe('the sidecar container', () => {
 });
 
 describe('target groups the proxy cannot serve are a synth error', () => {
-  function stackWithTargetGroup(props: Partial<elbv2.AddApplicationTargetsProps>, target: 'proxy' | 'app' = 'proxy') {
-    const app = new App();
-    const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  /** A service with an autoscaler, for a load balancer to be attached to. */
+  function autoscaledService() {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
     const { service } = fargateService(stack);
     const autoscaler = new FastAutoscaler(stack, 'Autoscaler', {
       service,
       policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.IN_FLIGHT_REQUESTS, targetPerTask: 10 }),
       maxTasks: 10,
     });
+    return { stack, service, autoscaler };
+  }
+
+  function stackWithTargetGroup(props: Partial<elbv2.AddApplicationTargetsProps>, target: 'proxy' | 'app' = 'proxy') {
+    const { stack, service, autoscaler } = autoscaledService();
     const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc: service.cluster.vpc });
     const listener = alb.addListener('Http', { port: 80 });
     listener.addTargets('Web', {
@@ -156,14 +161,7 @@ describe('target groups the proxy cannot serve are a synth error', () => {
   });
 
   function stackWithNetworkTargetGroup(props: Partial<elbv2.AddNetworkTargetsProps>, listenerProtocol = elbv2.Protocol.TCP) {
-    const app = new App();
-    const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const { service } = fargateService(stack);
-    const autoscaler = new FastAutoscaler(stack, 'Autoscaler', {
-      service,
-      policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.IN_FLIGHT_REQUESTS, targetPerTask: 10 }),
-      maxTasks: 10,
-    });
+    const { stack, service, autoscaler } = autoscaledService();
     const nlb = new elbv2.NetworkLoadBalancer(stack, 'Nlb', { vpc: service.cluster.vpc });
     const listener = nlb.addListener('Tcp', {
       port: 443,

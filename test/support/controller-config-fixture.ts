@@ -1,4 +1,5 @@
-import { ControllerConfig, PolicyConfig } from '../../src/controller/controller-config';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CONFIG_ENV, ControllerConfig, parseControllerConfig, PolicyConfig } from '../../src/controller/controller-config';
 
 /** The original fixed tiers: total connections → tasks. */
 export const ORIGINAL_STEPS: PolicyConfig = {
@@ -31,4 +32,17 @@ export function controllerConfig(overrides: Partial<ControllerConfig> = {}): Con
     dryRun: false,
     ...overrides,
   };
+}
+
+/** The controller's configuration as the construct wrote it into the Lambda's environment, read back by the controller. */
+export function renderedControllerConfig(template: Template): ControllerConfig {
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { Environment: { Variables: { [CONFIG_ENV]: Match.anyValue() } } },
+  });
+  const [fn] = Object.values(functions);
+  // The configuration is JSON with CloudFormation references inside; resolve them to placeholders.
+  const joined = fn.Properties.Environment.Variables[CONFIG_ENV]['Fn::Join'][1]
+    .map((part: unknown) => (typeof part === 'string' ? part : 'REF'))
+    .join('');
+  return parseControllerConfig(joined);
 }
