@@ -178,7 +178,7 @@ project.addTask('integ:fast-autoscaler:snapshot', {
   exec: `${integRunner} --force --dry-run integ.fast-autoscaler.ts`,
 });
 project.addTask('integ:fast-autoscaler:deploy', {
-  description: 'Deploys the integ test to the AWS account of your credentials, runs its assertions, destroys it and rewrites the snapshot (an estimated 30-45 minutes and $0.15; see the README)',
+  description: 'Deploys the integ test to the AWS account of your credentials, runs its assertions, destroys it and rewrites the snapshot (an estimated 30-60 minutes or more and $0.15; see the README)',
   // The region of the credentials' environment (integ-runner would pick among three of its
   // own); a POSIX shell expands the default, which projen's built-in shell does not.
   exec: `${integRunner} integ.fast-autoscaler.ts --force --parallel-regions="\${AWS_REGION:-\${AWS_DEFAULT_REGION:-us-east-1}}"`,

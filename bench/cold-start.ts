@@ -80,7 +80,7 @@ async function main() {
     `| first tick CPU (user + system), ms | ${p50('cpuMs')} | ${p95('cpuMs')} |`,
     `| first tick wall, ms | ${p50('wallMs')} | ${p95('wallMs')} |`,
     '',
-    'A first tick includes loading the SDK\'s lazily required parts; warm ticks are cheaper (see Scrape scale).',
+    'A first tick includes loading the SDK\'s lazily required parts; warm ticks are cheaper (see Tick on the Lambda\'s CPU share).',
   ].join('\n'));
 }
 

@@ -23,19 +23,32 @@
  *   reading (more readings than a minute's; and without the newest, a higher newest reading
  *   still only raises the bound). The price: a curved ramp's residuals are autocorrelated too,
  *   so it is seen later (bench/RESULTS.md's daily trace).
- * - The projection follows that lower end, not the median. For a ramp the two are close once
- *   the window holds a few ticks. For a step they are not: about half of the pairs straddle the
- *   jump and are steep, the others are flat, and the median may land among the steep ones (a
- *   step in mid-window looks like a ramp at this resolution); the lower end always lands among
- *   the flat ones. The lower end over the last three minutes is used when it is higher, but
- *   never above the last minute's median: a ramp that has lasted is known more precisely, but
- *   one that slows down must not be carried at its old, steeper slope onto its new level.
- * - Where the load will be: every reading of the last minute carried forward along that slope to
- *   the newest one's time, their 90th percentile (the noise peaks of a ramp are what leave a
- *   service short, but one wild reading must not set the level), plus the slope times the
- *   look-ahead. Each is a reading plus a non-negative multiple of the slope, and every order
- *   statistic of the slopes grows with the newest reading, so the projection never falls when
- *   the newest reading rises (the policy is monotonic in the load).
+ * - Where the load will be: an upper prediction bound, not a point forecast. The line through
+ *   the last minute (through the median of the readings carried along the slope to the newest
+ *   one's time) carried one look-ahead forward, plus how far the noise reaches above a line:
+ *   the 95th percentile of the residuals of the last three minutes about their own Sen line.
+ *   A ramp's noise peaks above its line are what leave a service short. The percentile, not a
+ *   multiple of a robust scale (2 × 1.4826 × the MAD): that reaches far beyond the top of
+ *   bounded noise and bought tasks on noisy plateaus that target tracking never bought; two
+ *   wild readings in three minutes do not set the percentile. A
+ *   curved ramp (a daily peak) leaves larger residuals about a straight line, so it buys more
+ *   room, which its curvature needs.
+ * - Persisting noise (AR(1), ρ a tick) is partly still there when the tasks are ready: the bound
+ *   carries ρ^h of the newest reading's excess over the line h ticks ahead, and the noise's
+ *   reach by then shrinks by √(1 − ρ^2h) (as the AR(1) forecast's error does).
+ * - Which slope: Sen's slope itself when the trend is significant at 99.99 % too (a ramp well
+ *   above its noise), the lower end of the 99.5 % interval otherwise. Sen's slope is the best
+ *   estimate of a ramp, and the lower end lags it (on bench/policy-quality.ts's slow ramp: short
+ *   for 52 s following the lower end from the 90th percentile of the readings; see RESULTS.md
+ *   for this bound). But a false trend on a noisy plateau, which 99.5 % still lets through now
+ *   and then, must cost next to nothing: near the threshold its lower end is near zero, and its
+ *   Sen slope is not (30 noisy plateaus then bought tasks target tracking did not).
+ * - A step (a load that jumped and stays) is seldom significant at all: its residuals about any
+ *   line are autocorrelated, and the widened variance absorbs them; a test checks that it never
+ *   projects above its new level.
+ * - Monotonic in the load: the noise's reach and ρ are read from every reading but the newest;
+ *   both significance tests, the slope, the line, and the newest reading's share only grow with
+ *   the newest reading. So a higher reading never asks for fewer tasks.
  * - The window is a minute, or seven intervals when longer (a tick every 10 s or more), so
  *   that the six readings a trend needs fit in it at any interval.
  * - Mann–Kendall's variance is the one without ties: ties only make the true variance smaller,
@@ -50,7 +63,10 @@ export interface LoadPoint {
 }
 
 export interface LoadTrend {
-  /** The lower end of Sen's slope's one-sided 99.5 % confidence interval, per second; -Infinity with too few readings. */
+  /**
+   * The lower end of Sen's slope's one-sided 99.5 % confidence interval, per second; -Infinity
+   * with too few readings. In a projection: the slope it follows (Sen's slope).
+   */
   readonly slopePerSecond: number;
   /** Sen's slope itself, the median of the pairwise slopes, per second (for the log). */
   readonly medianSlopePerSecond: number;
@@ -71,8 +87,11 @@ export const TREND_WINDOW_MS = 60_000;
 /** The longer window that sharpens the slope of a ramp that lasts: three short ones. */
 export const LONG_TREND_WINDOW_MS = 3 * TREND_WINDOW_MS;
 
-/** How many of the newest readings' median is a floor for the projection's level (at least the load now). */
-export const LEVEL_POINTS = 5;
+/** Standard normal quantile for a one-sided 99.99 % bound: a trend this sure is followed at Sen's slope itself. */
+const Z_STRONG = 3.719016485455709;
+
+/** The share of the noise's residuals the projection stays above. */
+export const NOISE_REACH_QUANTILE = 0.95;
 
 /**
  * The window that decides whether the load rises, at readings `gapMs` apart: a minute, or
@@ -139,11 +158,11 @@ export function varianceInflation(n: number, rho: number): number {
  *   persists from tick to tick (connections that last many ticks) drifts in runs that look
  *   like trends; its variance is widened accordingly. @default 0 (independent noise)
  */
-export function loadTrend(points: readonly LoadPoint[], rho = 0): LoadTrend {
+export function loadTrend(points: readonly LoadPoint[], rho = 0, z = Z): LoadTrend {
   const n = points.length;
   const slopes = pairwiseSlopes(points);
   const pairs = slopes.length;
-  const c = Z * Math.sqrt(((n * (n - 1) * (2 * n + 5)) / 18) * varianceInflation(n, rho));
+  const c = z * Math.sqrt(((n * (n - 1) * (2 * n + 5)) / 18) * varianceInflation(n, rho));
   // The M1-th smallest slope (1-based), M1 = (N − C) / 2: the lower limit of the interval,
   // which does not exist (no trend can be significant) while N ≤ C.
   const lower = pairs > c ? slopes[Math.max(0, Math.ceil((pairs - c) / 2) - 1)] : -Infinity;
@@ -151,40 +170,47 @@ export function loadTrend(points: readonly LoadPoint[], rho = 0): LoadTrend {
 }
 
 /**
- * The load `lookAheadSeconds` after the newest reading, when the recent trend rises;
- * otherwise undefined (the policy then asks for what the load needs now, as target tracking does).
- * `points` may reach further back (LONG_TREND_WINDOW_MS): they estimate the noise's
- * autocorrelation, and sharpen the slope of a ramp that lasts.
+ * How far the readings' noise reaches above their own Sen line: the 95th percentile of the
+ * residuals (about their median). Empirical, not a multiple of a scale: it reaches the true
+ * top of bounded noise (±20 % uniform: +19 %, where 2 × the MAD-based scale would reach +30 %
+ * and buy a task the load never needs), and two wild readings in three minutes do not set it.
+ */
+export function noiseReach(points: readonly LoadPoint[]): number {
+  if (points.length < 3) return 0;
+  const slope = median(pairwiseSlopes(points));
+  const residuals = points.map(p => p.total - slope * ((p.at - points[0].at) / 1000)).sort((a, b) => a - b);
+  const centre = median(residuals);
+  return Math.max(0, residuals[Math.min(residuals.length - 1, Math.floor(NOISE_REACH_QUANTILE * residuals.length))] - centre);
+}
+
+/**
+ * How high the load may be `lookAheadSeconds` after the newest reading, when the recent trend
+ * rises (an upper prediction bound, see the top of this file); otherwise undefined (the policy
+ * then asks for what the load needs now, as target tracking does). `points` may reach further
+ * back (LONG_TREND_WINDOW_MS): they give the noise's reach and autocorrelation.
  */
 export function projectLoad(points: readonly LoadPoint[], lookAheadSeconds: number): { projected: number; trend: LoadTrend } | undefined {
   const n = points.length;
   if (n === 0) return undefined;
-  const newest = points[n - 1].at;
-  const gaps = points.slice(1).map((p, i) => p.at - points[i].at).sort((a, b) => a - b);
-  const window = trendWindowMs(median(gaps));
-  const recent = points.filter(p => p.at > newest - window);
-  // The autocorrelation is read from every reading but the newest, so that a higher newest
-  // reading can only raise the bound (the policy stays monotonic in the load).
-  const rho = residualAutocorrelation(points.slice(0, -1));
-  const short = loadTrend(recent, rho);
-  if (!short.rising) return undefined;
-  const long = recent.length < n ? loadTrend(points, rho) : short;
-  // The longer window's bound only when it agrees with the last minute's median: a ramp that
-  // slows down keeps a steep three-minute bound, which must not be carried onto the new,
-  // slower level.
-  const slope = Math.max(short.slopePerSecond, Math.min(long.slopePerSecond, short.medianSlopePerSecond));
-  const trend = { ...short, slopePerSecond: slope };
-  // Where the load is now: the last minute's readings, each carried along the slope to the
-  // newest one's time, and the level their noise peaks reach: the 90th percentile (the
-  // second-highest of 20), or the median of the newest five when higher. Not the highest: one
-  // wild reading (a burst, or a noisy step's top) would set it. Not the median: a ramp's noise
-  // peaks above its line are what leave a service short (on bench/policy-quality.ts's slow ramp,
-  // projecting the median left it short for 106 s, the 90th percentile for 52 s, the highest for
-  // 27 s). Each term grows with the newest reading, and so does the slope: so does the level.
-  const carried = (ps: readonly LoadPoint[]) => ps.map(p => p.total + slope * ((newest - p.at) / 1000)).sort((a, b) => a - b);
-  const window90 = carried(recent);
-  const level = Math.max(window90[Math.min(window90.length - 1, Math.floor(0.9 * window90.length))], median(carried(points.slice(-LEVEL_POINTS))));
-  return { projected: level + slope * lookAheadSeconds, trend };
+  const newest = points[n - 1];
+  const gap = median(points.slice(1).map((p, i) => p.at - points[i].at).sort((a, b) => a - b));
+  const recent = points.filter(p => p.at > newest.at - trendWindowMs(gap));
+  // The noise is read from every reading but the newest, so that a higher newest reading can
+  // only raise the bound (the policy stays monotonic in the load).
+  const earlier = points.slice(0, -1);
+  const rho = residualAutocorrelation(earlier);
+  const trend = loadTrend(recent, rho);
+  if (!trend.rising) return undefined;
+  const strong = loadTrend(recent, rho, Z_STRONG).rising;
+  const slope = strong ? trend.medianSlopePerSecond : trend.slopePerSecond;
+  // The line's level now. Not floored by the newest readings: they already hold the noise
+  // peaks that the reach adds (floored, the daily trace bought 27 task-minutes more).
+  const line = median(recent.map(p => p.total + slope * ((newest.at - p.at) / 1000)).sort((a, b) => a - b));
+  // What of the newest reading's excess over the line persists until the tasks are ready.
+  const persists = rho > 0 && gap > 0 ? rho ** (lookAheadSeconds / (gap / 1000)) : 0;
+  const reach = noiseReach(earlier) * Math.sqrt(1 - persists ** 2);
+  const projected = (1 - persists) * line + persists * newest.total + slope * lookAheadSeconds + reach;
+  return { projected, trend: { ...trend, slopePerSecond: slope } };
 }
 
 /**

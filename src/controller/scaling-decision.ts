@@ -64,11 +64,11 @@ export interface DecisionInput {
 
 /** The load's projection one start delay (and one interval) ahead, from its trend. */
 export interface LoadProjection {
-  /** The total load projected at the time new tasks would be ready. */
+  /** How high the total load may be when new tasks would be ready (an upper prediction bound). */
   readonly total: number;
   /** How far ahead, in seconds. */
   readonly lookAheadSeconds: number;
-  /** The trend's slope the projection follows (the lower end of its confidence interval), per second. */
+  /** The trend's slope the projection follows (Sen's slope), per second. */
   readonly slopePerSecond: number;
 }
 
