@@ -86,10 +86,11 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
   let pausedUntil = -1;
   let actions = 0;
   const loadHistory = new LoadHistory();
-  // Every task starts START_DELAY after it was created, the service's first ones too: the
-  // controller's catalog knows that delay from the first tick.
-  // `learnedShortBy`: the tasks reach RUNNING that much before they serve (health checks, warm-up),
-  // and the catalog learns the shorter time.
+  // Every task serves START_DELAY after it was created, the service's first ones too: the
+  // controller measured that delay (created to carrying load, src/controller/serve-delays.ts)
+  // before the trace begins; here tasks serve at a tick's moment, so the measure is exact.
+  // `learnedShortBy`: what the look-ahead is before it has measured a task serve: created to
+  // RUNNING, which comes that much before serving (health checks, warm-up).
   const lookAheadSeconds = policy.type === 'predictive'
     ? learnedStartDelaySeconds([(START_DELAY - learnedShortBy) * 1000], policy.startDelaySeconds) + INTERVAL : 0;
   let under = 0;
@@ -251,11 +252,13 @@ async function main() {
     'minute\'s readings) was short for 42 s (sawtooth), 52 s (slow ramp), 148 s (daily) and 33 s (decelerating ramp) at',
     '160.5, 136.4, 141.2 and 151.3 task-minutes; the others are unchanged.',
     '',
-    'The learned delay is created → RUNNING, which comes before serving (health checks, warm-up). The predictive policy when the',
-    `catalog learns the start delay exactly (${START_DELAY} s) and when it learns ${START_DELAY - 10} s because RUNNING comes 10 s before serving`,
+    'The look-ahead is the time from created to carrying load that the controller measures in its scrapes (up to one interval',
+    'long: it sees a task serve at its next tick). Until it has seen a new task begin to serve (a new Lambda instance, a service',
+    'that has not scaled since), it uses created → RUNNING from ECS, which comes before serving (health checks, warm-up). The',
+    `predictive policy with the measured delay (${START_DELAY} s) and with created → RUNNING when RUNNING comes 10 s before serving`,
     '(seconds under capacity / task-minutes):',
     '',
-    '| trace | learned = serving delay | learned 10 s short |',
+    '| trace | measured: created → serving | before any measure: created → RUNNING, 10 s short |',
     '| --- | --- | --- |',
     ...learnedRows,
     '',

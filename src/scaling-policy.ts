@@ -50,16 +50,14 @@ export interface TargetTrackingPolicyProps {
  */
 export interface PredictivePolicyProps extends TargetTrackingPolicyProps {
   /**
-   * How long a new task takes from the scale-out to serving. The controller measures it
-   * (the median of the newest five tasks' times from created to RUNNING, as ECS reports
-   * them) and uses this value until it has seen a task start; it never looks further ahead
-   * than this, so that one task stuck in an image pull does not make it plan minutes ahead.
-   * Set it to about the longest start you expect. The time a new task then spends passing
-   * the load balancer's health checks and warming up is not measured: RUNNING comes before
-   * serving, so the learned delay is shorter than the time to serve by that much, and the
-   * policy looks ahead too little (bench/RESULTS.md: with RUNNING 10 s before serving, the
-   * slow ramp is short for longer). A target per task below what a task carries covers that
-   * gap. Whole seconds, from 1 to 600.
+   * How long a new task takes from the scale-out to serving. The controller measures it: the
+   * median of the newest five new tasks' times from created to the first tick at which they
+   * carry a quarter of the mean task's load (so the load balancer's health checks and the
+   * app's warm-up are in it), or from created to RUNNING, as ECS reports them, until it has
+   * seen a new task begin to serve. It uses this value until it has seen a task start, and
+   * never looks further ahead than this, so that one task stuck in an image pull does not
+   * make it plan minutes ahead. Set it to about the longest start you expect, health checks
+   * included. Whole seconds, from 1 to 600.
    *
    * @default Duration.seconds(60)
    */

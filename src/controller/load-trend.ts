@@ -267,10 +267,10 @@ export class LoadHistory {
 }
 
 /**
- * How long a scale-out now waits for its tasks: the median of the newest five tasks' times from
- * created to RUNNING (one slow image pull does not move it), never longer than the configured
- * delay (a bound: a task stuck for minutes must not make the policy look minutes ahead), and
- * the configured delay until the controller has seen a task start.
+ * How long a scale-out now waits for its tasks: the median of the newest five tasks' measured
+ * delays (created to carrying load, or created to RUNNING; one slow start does not move it),
+ * never longer than the configured delay (a bound: a task stuck for minutes must not make the
+ * policy look minutes ahead), and the configured delay until the controller has seen a task start.
  */
 export function learnedStartDelaySeconds(startDelaysMs: readonly number[], configuredSeconds: number): number {
   const newest = startDelaysMs.filter(d => Number.isFinite(d) && d >= 0).slice(0, 5).sort((a, b) => a - b);

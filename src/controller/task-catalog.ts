@@ -236,6 +236,19 @@ export class TaskCatalog {
       .map(t => (t.startedAt ?? 0) - (t.createdAt ?? 0));
   }
 
+  /**
+   * What is known of each listed serving task's start, by task id: the serve delays'
+   * lookup (built once a tick, only under the predictive policy).
+   */
+  public startsByTaskId(): Map<string, { createdAt?: number; startedAt?: number }> {
+    const starts = new Map<string, { createdAt?: number; startedAt?: number }>();
+    for (const arn of this.listing?.serving ?? []) {
+      const t = this.byArn.get(arn);
+      if (t) starts.set(t.taskId, { createdAt: t.createdAt, startedAt: t.startedAt });
+    }
+    return starts;
+  }
+
   /** How many tasks are remembered. */
   public get size(): number {
     return this.byArn.size;

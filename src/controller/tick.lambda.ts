@@ -7,6 +7,7 @@ import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensio
 import { LoadHistory } from './load-trend';
 import { policyDesired } from './scaling-decision';
 import { scrapeAll } from './scraper';
+import { ServeDelays } from './serve-delays';
 import { StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
 import { RequestCounters } from './task-metric';
@@ -34,6 +35,8 @@ const counters = new RequestCounters();
 const catalog = new TaskCatalog();
 /** The recent ticks' totals, for the predictive policy's trend: the warm instance's memory too. */
 const loadHistory = new LoadHistory();
+/** The new tasks' times from created to carrying load: the predictive policy's look-ahead. */
+const serveDelays = new ServeDelays();
 
 /** The tick's log line stays small at thousands of tasks: CloudWatch Logs bills every byte. */
 const MAX_LOGGED_TASKS = 100;
@@ -44,7 +47,7 @@ const MAX_LOGGED_TASKS = 100;
  */
 export async function handler(event: TickEvent): Promise<TickResult> {
   const started = Date.now();
-  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters, catalog, loadHistory });
+  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters, catalog, loadHistory, serveDelays });
   const r = report.result;
   const f = r.figures;
   logger.info('tick', {

@@ -5,6 +5,7 @@ import { recordRecommendation, windowView } from './recommendation-history';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
+import { ServeDelays } from './serve-delays';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
@@ -68,6 +69,11 @@ export interface TickDeps {
    * policy's trend. @default - no trend: the predictive policy acts as target tracking
    */
   readonly loadHistory?: LoadHistory;
+  /**
+   * The new tasks' measured times from created to carrying load, kept by the warm Lambda
+   * instance: the predictive policy's look-ahead. @default - the catalog's created-to-RUNNING times
+   */
+  readonly serveDelays?: ServeDelays;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -212,7 +218,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const drainingUnknown = failures.filter(f => f.draining).length
     + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
   const complete = isComplete(counts) && drainingUnknown === 0;
-  const projection = loadProjection(config, complete, total, scrapeStarted, deps);
+  const projection = loadProjection(config, complete, total, scrapeStarted, deps,
+    perTask.filter(m => !drainingIds.has(m.taskId)));
   const { high } = recommendationRange({
     policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection,
   });
@@ -304,16 +311,25 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
  * Under the predictive policy: records a complete tick's total (only a complete one: a lower
  * bound from failed scrapes would look like a fall, then a rise) and projects the load to
  * when the tasks asked for now are ready, until the next tick's are: the learned start delay
- * plus one interval. Undefined when the load is not rising beyond its noise.
+ * (created to carrying load, measured by the serve delays; created to RUNNING until they
+ * have measured a task) plus one interval. Undefined when the load is not rising beyond its noise.
  */
 function loadProjection(
-  config: ControllerConfig, complete: boolean, total: number, readAt: number, deps: TickDeps,
+  config: ControllerConfig, complete: boolean, total: number, readAt: number, deps: TickDeps, serving: readonly TaskMetric[],
 ): LoadProjection | undefined {
   const policy = config.policy;
   if (policy.type !== 'predictive' || !deps.loadHistory) return undefined;
+  if (deps.serveDelays) {
+    const starts = deps.catalog.startsByTaskId();
+    deps.serveDelays.record(serving, id => starts.get(id), readAt);
+  }
   if (!complete) return undefined;
   deps.loadHistory.record(readAt, total);
-  const lookAheadSeconds = learnedStartDelaySeconds(deps.catalog.startDelays(), policy.startDelaySeconds) + config.intervalSeconds;
+  // Created to carrying load where measured (it includes the load balancer's health checks),
+  // else created to RUNNING.
+  const served = deps.serveDelays?.newest() ?? [];
+  const lookAheadSeconds = learnedStartDelaySeconds(served.length > 0 ? served : deps.catalog.startDelays(), policy.startDelaySeconds)
+    + config.intervalSeconds;
   const p = projectLoad(deps.loadHistory.recent(readAt), lookAheadSeconds);
   return p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
 }

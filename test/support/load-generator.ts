@@ -4,7 +4,8 @@ import { EcsEmulator, EmulatedTask } from './ecs-emulator';
 /**
  * Real load from autocannon against the running tasks' proxies, spread evenly as a load
  * balancer would: whenever the set of running tasks or the wanted load changes, the
- * connections are dealt out again.
+ * connections are dealt out again. A task gets load once it has run for `healthyAfterMs`
+ * (a load balancer's health checks).
  */
 export class LoadGenerator {
   private connections = 0;
@@ -20,7 +21,11 @@ export class LoadGenerator {
   public lastDealtAt = 0;
   private readonly watcher: NodeJS.Timeout;
 
-  constructor(private readonly ecs: EcsEmulator, private readonly proxyPort: number) {
+  /**
+   * @param healthyAfterMs how long a task runs before it gets load: a load balancer's health
+   *   checks pass some seconds after the task is RUNNING. @default 0
+   */
+  constructor(private readonly ecs: EcsEmulator, private readonly proxyPort: number, private readonly healthyAfterMs = 0) {
     this.watcher = setInterval(() => this.rebalance(), 200);
   }
 
@@ -56,7 +61,8 @@ export class LoadGenerator {
   }
 
   private rebalance() {
-    const tasks = this.ecs.runningTasks;
+    const now = Date.now();
+    const tasks = this.ecs.runningTasks.filter(t => (t.startedAt ?? 0) <= now - this.healthyAfterMs);
     const key = `${this.connections}:${tasks.map(t => t.address).join(',')}`;
     if (key === this.dealtTo) return;
     this.dealtTo = key;

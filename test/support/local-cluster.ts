@@ -19,6 +19,8 @@ export interface LocalClusterOptions {
   readonly initialTasks?: number;
   /** How long a new task takes to run. @default 2000 */
   readonly startDelayMs?: number;
+  /** How long a new task runs before the load reaches it (a load balancer's health checks). @default 0 */
+  readonly healthyAfterMs?: number;
   /** How long a stopping task keeps running with its connections (deregistration delay). @default 0 */
   readonly drainMs?: number;
   /** How long the app takes to answer: keeps requests in flight. @default 100 */
@@ -64,7 +66,7 @@ export class LocalCluster {
       parts.push(dynalite);
       const loop = await LocalControlLoop.start({ template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick, timeScale: o.timeScale });
       parts.push(loop);
-      const load = new LoadGenerator(ecs, proxyPort);
+      const load = new LoadGenerator(ecs, proxyPort, o.healthyAfterMs);
       parts.push(load);
       return new LocalCluster(template, app, ecs, snsEmulator, dynalite, loop, load, parts);
     } catch (err) {
