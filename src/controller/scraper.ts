@@ -41,9 +41,10 @@ const REQUEST = Buffer.from(`GET ${STATUS_PATH} HTTP/1.1\r\nHost: fast-autoscale
 
 /**
  * Reads every target's stub_status concurrently. Each read is a bare TCP exchange: one
- * write, a few hundred bytes back, the server closes. Node's HTTP client costs about
- * three times the CPU per request (agent, parser and header objects), which on a Lambda's
- * fraction of a vCPU decides whether thousands of tasks fit in one tick (bench/RESULTS.md).
+ * write, a few hundred bytes back, the server closes. Node's HTTP client costs about 1.8
+ * times the CPU per read (agent, parser and header objects; bench/RESULTS.md, "Status read
+ * cost"), which on a Lambda's fraction of a vCPU decides whether thousands of tasks fit in
+ * one tick.
  */
 export async function scrapeAll(targets: readonly ScrapeTarget[], o: ScrapeOptions): Promise<ScrapeResult[]> {
   const started = Date.now();
