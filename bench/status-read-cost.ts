@@ -10,8 +10,8 @@
 import * as http from 'http';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { sharedStatusNginx } from './shared-status-nginx';
-import { STATUS_PATH } from '../src/proxy-nginx-config';
 import { scrapeAll, ScrapeTarget } from '../src/controller/scraper';
+import { STATUS_PATH } from '../src/proxy-nginx-config';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
 import { taskAddress } from '../test/support/ecs-emulator';
 
