@@ -116,12 +116,11 @@ export abstract class ScalingPolicy {
    * intervals when longer), and counts only when the load rises beyond its noise: the lower
    * end of the slope's one-sided 99.5 % confidence interval is above zero, with the
    * Mann–Kendall variance widened for noise that persists from tick to tick (Hamed & Rao).
-   * It asks for an upper bound of where the load will be: the line through the last minute
-   * (at Sen's slope itself when the trend is sure at 99.99 %, at the lower end of its interval
-   * when only just significant) carried one start delay ahead, plus how far the noise of the
-   * last three minutes reached above its line (its 95th percentile). A noisy
-   * plateau, a single burst or a step to a new level are seldom taken for a ramp, but not
-   * never (bench/RESULTS.md: a plateau of persistent noise costs a few task-minutes more than
+   * It asks for what the load needs one start delay ahead along the line through the last
+   * minute: at Sen's slope itself, with room for the noise's peaks, when the trend is sure at
+   * 99.99 %; at the lower end of its interval, without room, when it is only just significant
+   * (as a noisy plateau is now and then). A single burst or a step to a new level are
+   * seldom taken for a ramp, but not never (bench/RESULTS.md: a plateau of persistent noise costs a few task-minutes more than
    * target tracking); a ramp is met by tasks that started before it got there. Scale-in
    * guards are unchanged, but a projected peak, a false one too, enters the recommendation
    * the scale-in window remembers and holds scale-in for a whole window.

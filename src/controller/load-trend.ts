@@ -12,41 +12,45 @@
  *   99.5 % confidence interval over the last minute (the Mann–Kendall rank statistic inverted,
  *   Gilbert 1987, §16.5) must be above zero. 99.5 %, not 95 %: a tick tests a new, overlapping
  *   window every few seconds, and at 95 % a 30-minute plateau of ±20 % independent noise
- *   bought a needless task in about half of the replays (bench/policy-quality.ts's trace and
- *   the unit test's 30 seeds); at 99.5 % in none. The price: six readings (15 s at 3 s ticks)
- *   before a ramp can count at all.
+ *   bought a needless task in about half of the replays. At 99.5 % a noisy plateau still
+ *   passes for a weak trend in some tick of most half-hour replays, which is why a weak trend
+ *   asks for little (below). The price: six readings (15 s
+ *   at 3 s ticks) before a ramp can count at all.
  * - Noise that persists from tick to tick (connections that last many ticks: AR(1) with φ 0.9
  *   a tick) drifts in runs that Mann–Kendall, which assumes independent readings, takes for
  *   ramps: every one of 30 such half-hour plateaus bought tasks target tracking did not. The
  *   variance is widened by Hamed & Rao's factor for the lag-1 autocorrelation of the readings'
  *   trend-free residuals (Yue & Wang), read from the three-minute window less its newest
  *   reading (more readings than a minute's; and without the newest, a higher newest reading
- *   still only raises the bound). The price: a curved ramp's residuals are autocorrelated too,
+ *   still only raises the bound), the residuals clipped first so that one wild reading does
+ *   not hide it. The price: a curved ramp's residuals are autocorrelated too,
  *   so it is seen later (bench/RESULTS.md's daily trace).
- * - Where the load will be: an upper prediction bound, not a point forecast. The line through
- *   the last minute (through the median of the readings carried along the slope to the newest
- *   one's time) carried one look-ahead forward, plus how far the noise reaches above a line:
- *   the 95th percentile of the residuals of the last three minutes about their own Sen line.
- *   A ramp's noise peaks above its line are what leave a service short. The percentile, not a
- *   multiple of a robust scale (2 × 1.4826 × the MAD): that reaches far beyond the top of
- *   bounded noise and bought tasks on noisy plateaus that target tracking never bought; two
- *   wild readings in three minutes do not set the percentile. A
- *   curved ramp (a daily peak) leaves larger residuals about a straight line, so it buys more
- *   room, which its curvature needs.
+ * - Where the load will be: the line through the last minute (through the median of its
+ *   readings carried along the slope to the newest one's time) carried one look-ahead forward.
+ * - Which slope, and how much room: a trend sure at 99.99 % too (a ramp well above its noise)
+ *   is followed at Sen's slope itself, its best estimate, and gets room for the noise on top
+ *   (an upper prediction bound: a ramp's noise peaks above its line are what leave a service
+ *   short). A trend only just significant at 99.5 % is followed at the lower end of its
+ *   interval and gets no room: it is what a noisy plateau gives now and then, near the
+ *   threshold its lower end is near zero, and so it asks for little beyond what target
+ *   tracking's window already holds. With Sen's slope and the room for weak trends too,
+ *   30-seed plateaus at 650, 750, 800, 900 and 1,000 connections scaled out more often than
+ *   target tracking in 14 to 19 seeds of 30 (test/controller/scaling-decision.test.ts runs
+ *   four levels); this way in none.
+ * - The room: the 95th percentile of the residuals of the last three minutes about their own
+ *   Sen line, capped at three robust noise scales (1.4826 × the median absolute deviation).
+ *   The percentile reaches the true top of bounded noise and no further (2 × the robust scale
+ *   would reach +30 % above ±20 % uniform noise); the cap keeps a burst (three readings in
+ *   three minutes, one at a 10 s interval) from setting it, which would add the burst's height
+ *   to the next ramp's projection. A curved ramp leaves larger residuals about a straight line,
+ *   so it gets more room, which its curvature needs.
  * - Persisting noise (AR(1), ρ a tick) is partly still there when the tasks are ready: the bound
  *   carries ρ^h of the newest reading's excess over the line h ticks ahead, and the noise's
- *   reach by then shrinks by √(1 − ρ^2h) (as the AR(1) forecast's error does).
- * - Which slope: Sen's slope itself when the trend is significant at 99.99 % too (a ramp well
- *   above its noise), the lower end of the 99.5 % interval otherwise. Sen's slope is the best
- *   estimate of a ramp, and the lower end lags it (on bench/policy-quality.ts's slow ramp: short
- *   for 52 s following the lower end from the 90th percentile of the readings; see RESULTS.md
- *   for this bound). But a false trend on a noisy plateau, which 99.5 % still lets through now
- *   and then, must cost next to nothing: near the threshold its lower end is near zero, and its
- *   Sen slope is not (30 noisy plateaus then bought tasks target tracking did not).
+ *   room by then shrinks by √(1 − ρ^2h) (as the AR(1) forecast's error does).
  * - A step (a load that jumped and stays) is seldom significant at all: its residuals about any
  *   line are autocorrelated, and the widened variance absorbs them; a test checks that it never
  *   projects above its new level.
- * - Monotonic in the load: the noise's reach and ρ are read from every reading but the newest;
+ * - Monotonic in the load: the noise's room and ρ are read from every reading but the newest;
  *   both significance tests, the slope, the line, and the newest reading's share only grow with
  *   the newest reading. So a higher reading never asks for fewer tasks.
  * - The window is a minute, or seven intervals when longer (a tick every 10 s or more), so
@@ -65,7 +69,8 @@ export interface LoadPoint {
 export interface LoadTrend {
   /**
    * The lower end of Sen's slope's one-sided 99.5 % confidence interval, per second; -Infinity
-   * with too few readings. In a projection: the slope it follows (Sen's slope).
+   * with too few readings. In a projection: the slope it follows (Sen's slope for a trend
+   * sure at 99.99 %, this lower end otherwise).
    */
   readonly slopePerSecond: number;
   /** Sen's slope itself, the median of the pairwise slopes, per second (for the log). */
@@ -84,7 +89,7 @@ export const MIN_TREND_POINTS = 6;
 /** The shortest window that decides whether the load rises. */
 export const TREND_WINDOW_MS = 60_000;
 
-/** The longer window that sharpens the slope of a ramp that lasts: three short ones. */
+/** The longer window that gives the noise's room and autocorrelation: three short ones. */
 export const LONG_TREND_WINDOW_MS = 3 * TREND_WINDOW_MS;
 
 /** Standard normal quantile for a one-sided 99.99 % bound: a trend this sure is followed at Sen's slope itself. */
@@ -92,6 +97,12 @@ const Z_STRONG = 3.719016485455709;
 
 /** The share of the noise's residuals the projection stays above. */
 export const NOISE_REACH_QUANTILE = 0.95;
+
+/** Robust noise scales beyond which a residual is a wild reading: it caps the reach and is clipped for ρ. */
+export const CLIP_SCALES = 3;
+
+/** The median absolute deviation's factor that makes it a normal distribution's standard deviation. */
+const MAD_TO_SD = 1.4826;
 
 /**
  * The window that decides whether the load rises, at readings `gapMs` apart: a minute, or
@@ -123,13 +134,22 @@ function median(sorted: readonly number[]): number {
 /**
  * The lag-1 autocorrelation of the readings once their Sen slope is taken out (Yue & Wang's
  * trend-free residuals), when positive and significant at 95 % (|r| > 1.96/√n, as Hamed &
- * Rao 1998 keep only significant lags); 0 otherwise.
+ * Rao 1998 keep only significant lags); 0 otherwise. The residuals are first clipped to three
+ * robust noise scales about their median: one wild reading would otherwise dominate the sums
+ * and read as no autocorrelation at all, and persistent noise would then pass for a ramp.
+ * Residuals that are rounding noise (a clean ramp of fractional slope) are no autocorrelation.
  */
 export function residualAutocorrelation(points: readonly LoadPoint[]): number {
   const n = points.length;
   if (n < MIN_TREND_POINTS) return 0;
-  const slope = median(pairwiseSlopes(points));
-  const r = points.map(p => p.total - slope * ((p.at - points[0].at) / 1000));
+  const raw = trendFreeResiduals(points);
+  const magnitude = Math.max(1, ...points.map(p => Math.abs(p.total)));
+  const centre = median([...raw].sort((a, b) => a - b));
+  if (!(Math.max(...raw.map(x => Math.abs(x - centre))) > 1e-9 * magnitude)) return 0;
+  // (Noise-free readings off a line, such as a ramp that bends, may have a zero robust scale:
+  // then nothing is clipped.)
+  const limit = CLIP_SCALES * robustScale(raw, centre);
+  const r = limit > 0 ? raw.map(x => Math.min(centre + limit, Math.max(centre - limit, x))) : raw;
   const mean = r.reduce((a, b) => a + b, 0) / n;
   let num = 0;
   let den = 0;
@@ -169,30 +189,44 @@ export function loadTrend(points: readonly LoadPoint[], rho = 0, z = Z): LoadTre
   return { slopePerSecond: lower, medianSlopePerSecond: median(slopes), rising: lower > 0, points: n };
 }
 
+/** The readings less their own Sen line (through the first reading's time), in time order. */
+function trendFreeResiduals(points: readonly LoadPoint[]): number[] {
+  const slope = median(pairwiseSlopes(points));
+  return points.map(p => p.total - slope * ((p.at - points[0].at) / 1000));
+}
+
+/** 1.4826 × the median absolute deviation about `centre`: a standard deviation for normal noise. */
+function robustScale(values: readonly number[], centre: number): number {
+  return MAD_TO_SD * median(values.map(v => Math.abs(v - centre)).sort((a, b) => a - b));
+}
+
 /**
  * How far the readings' noise reaches above their own Sen line: the 95th percentile of the
- * residuals (about their median). Empirical, not a multiple of a scale: it reaches the true
- * top of bounded noise (±20 % uniform: +19 %, where 2 × the MAD-based scale would reach +30 %
- * and buy a task the load never needs), and two wild readings in three minutes do not set it.
+ * residuals (about their median), at most three robust noise scales. Empirical, not a multiple
+ * of a scale: it reaches the true top of bounded noise (±20 % uniform: +19 %, where 2 × the
+ * MAD-based scale would reach +30 %). Capped, because three readings of a burst in three
+ * minutes (one at a 10 s interval) would otherwise set it, and the next trend would add the
+ * burst's height to its projection.
  */
 export function noiseReach(points: readonly LoadPoint[]): number {
   if (points.length < 3) return 0;
-  const slope = median(pairwiseSlopes(points));
-  const residuals = points.map(p => p.total - slope * ((p.at - points[0].at) / 1000)).sort((a, b) => a - b);
+  const residuals = trendFreeResiduals(points).sort((a, b) => a - b);
   const centre = median(residuals);
-  return Math.max(0, residuals[Math.min(residuals.length - 1, Math.floor(NOISE_REACH_QUANTILE * residuals.length))] - centre);
+  const percentile = residuals[Math.min(residuals.length - 1, Math.floor(NOISE_REACH_QUANTILE * residuals.length))] - centre;
+  return Math.max(0, Math.min(percentile, CLIP_SCALES * robustScale(residuals, centre)));
 }
 
 /**
  * How high the load may be `lookAheadSeconds` after the newest reading, when the recent trend
  * rises (an upper prediction bound, see the top of this file); otherwise undefined (the policy
  * then asks for what the load needs now, as target tracking does). `points` may reach further
- * back (LONG_TREND_WINDOW_MS): they give the noise's reach and autocorrelation.
+ * back (LONG_TREND_WINDOW_MS): they give the noise's room (noiseReach) and autocorrelation.
  */
 export function projectLoad(points: readonly LoadPoint[], lookAheadSeconds: number): { projected: number; trend: LoadTrend } | undefined {
   const n = points.length;
   if (n === 0) return undefined;
   const newest = points[n - 1];
+  const ahead = Number.isFinite(lookAheadSeconds) && lookAheadSeconds > 0 ? lookAheadSeconds : 0;
   const gap = median(points.slice(1).map((p, i) => p.at - points[i].at).sort((a, b) => a - b));
   const recent = points.filter(p => p.at > newest.at - trendWindowMs(gap));
   // The noise is read from every reading but the newest, so that a higher newest reading can
@@ -204,12 +238,14 @@ export function projectLoad(points: readonly LoadPoint[], lookAheadSeconds: numb
   const strong = loadTrend(recent, rho, Z_STRONG).rising;
   const slope = strong ? trend.medianSlopePerSecond : trend.slopePerSecond;
   // The line's level now. Not floored by the newest readings: they already hold the noise
-  // peaks that the reach adds (floored, the daily trace bought 27 task-minutes more).
+  // peaks that the room adds.
   const line = median(recent.map(p => p.total + slope * ((newest.at - p.at) / 1000)).sort((a, b) => a - b));
   // What of the newest reading's excess over the line persists until the tasks are ready.
-  const persists = rho > 0 && gap > 0 ? rho ** (lookAheadSeconds / (gap / 1000)) : 0;
-  const reach = noiseReach(earlier) * Math.sqrt(1 - persists ** 2);
-  const projected = (1 - persists) * line + persists * newest.total + slope * lookAheadSeconds + reach;
+  const persists = rho > 0 && gap > 0 ? rho ** (ahead / (gap / 1000)) : 0;
+  // Only a sure trend adds the noise's room: a weak one, which a noisy plateau gives now and
+  // then, must not ask beyond what target tracking keeps in its window anyway.
+  const reach = strong ? noiseReach(earlier) * Math.sqrt(1 - persists ** 2) : 0;
+  const projected = (1 - persists) * line + persists * newest.total + slope * ahead + reach;
   return { projected, trend: { ...trend, slopePerSecond: slope } };
 }
 
@@ -228,7 +264,7 @@ export class LoadHistory {
 
   /**
    * @param windowMs how far back the trend looks (the last minute decides whether the load
-   *   rises; three minutes sharpen the slope of a ramp that lasts)
+   *   rises; three minutes give the noise's room and autocorrelation)
    * @param maxPoints the most readings kept: bounds the memory and the O(n²) pairs (180
    *   readings, three minutes at a 1 s interval: 16,110 pairs, a few milliseconds). At
    *   intervals of 9 s or more the window stretches as trendWindowMs does.

@@ -68,7 +68,7 @@ export interface LoadProjection {
   readonly total: number;
   /** How far ahead, in seconds. */
   readonly lookAheadSeconds: number;
-  /** The trend's slope the projection follows (Sen's slope), per second. */
+  /** The trend's slope the projection follows (Sen's slope when sure at 99.99 %, else the lower end of its 99.5 % interval), per second. */
   readonly slopePerSecond: number;
 }
 
