@@ -51,10 +51,10 @@ export interface TargetTrackingPolicyProps {
 export interface PredictivePolicyProps extends TargetTrackingPolicyProps {
   /**
    * How long a new task takes from the scale-out to serving. The controller measures it: the
-   * median of the newest five new tasks' times from created to the first tick at which they
-   * carry a quarter of the mean task's load (so the load balancer's health checks and the
-   * app's warm-up are in it), or from created to RUNNING, as ECS reports them, until it has
-   * seen a new task begin to serve. It uses this value until it has seen a task start, and
+   * median of the newest five new tasks' times from created to the first reading in which
+   * they carry a quarter of the serving tasks' mean load (so the load balancer's health
+   * checks and the app's warm-up are in it), never less than their time to RUNNING as ECS
+   * reports it, which it uses alone until it has seen a new task begin to serve. It uses this value until it has seen a task start, and
    * never looks further ahead than this, so that one task stuck in an image pull does not
    * make it plan minutes ahead. Set it to about the longest start you expect, health checks
    * included. Whole seconds, from 1 to 600.

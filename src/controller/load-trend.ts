@@ -104,6 +104,9 @@ export const CLIP_SCALES = 3;
 /** The median absolute deviation's factor that makes it a normal distribution's standard deviation. */
 const MAD_TO_SD = 1.4826;
 
+/** The mean absolute deviation's factor that makes it a normal distribution's standard deviation: √(π/2). */
+const MEAN_AD_TO_SD = Math.sqrt(Math.PI / 2);
+
 /**
  * The window that decides whether the load rises, at readings `gapMs` apart: a minute, or
  * longer when a minute holds fewer than MIN_TREND_POINTS + 1 readings (a tick every 10 s or
@@ -146,8 +149,8 @@ export function residualAutocorrelation(points: readonly LoadPoint[]): number {
   const magnitude = Math.max(1, ...points.map(p => Math.abs(p.total)));
   const centre = median([...raw].sort((a, b) => a - b));
   if (!(Math.max(...raw.map(x => Math.abs(x - centre))) > 1e-9 * magnitude)) return 0;
-  // (Noise-free readings off a line, such as a ramp that bends, may have a zero robust scale:
-  // then nothing is clipped.)
+  // (Noise-free readings off a line, such as a ramp that bends, may still have a zero robust
+  // scale: then nothing is clipped.)
   const limit = CLIP_SCALES * robustScale(raw, centre);
   const r = limit > 0 ? raw.map(x => Math.min(centre + limit, Math.max(centre - limit, x))) : raw;
   const mean = r.reduce((a, b) => a + b, 0) / n;
@@ -195,9 +198,15 @@ function trendFreeResiduals(points: readonly LoadPoint[]): number[] {
   return points.map(p => p.total - slope * ((p.at - points[0].at) / 1000));
 }
 
-/** 1.4826 × the median absolute deviation about `centre`: a standard deviation for normal noise. */
+/**
+ * 1.4826 × the median absolute deviation about `centre`: a standard deviation for normal
+ * noise. When more than half the values tie (whole readings on a quiet plateau) that is 0, and
+ * √(π/2) × the mean absolute deviation stands in for it.
+ */
 function robustScale(values: readonly number[], centre: number): number {
-  return MAD_TO_SD * median(values.map(v => Math.abs(v - centre)).sort((a, b) => a - b));
+  const deviations = values.map(v => Math.abs(v - centre));
+  const mad = median([...deviations].sort((a, b) => a - b));
+  return mad > 0 ? MAD_TO_SD * mad : MEAN_AD_TO_SD * (deviations.reduce((a, b) => a + b, 0) / Math.max(1, deviations.length));
 }
 
 /**

@@ -6,21 +6,26 @@
  * the controller sees them in its own scrapes, as the time from RUNNING until the task
  * carries a share of the load like the others.
  *
- * A new task counts as serving at the first tick at which its load is at least a quarter of
- * the mean task's; before that, it was seen running but idle while the others carried load.
- * Only tasks seen idle soon after they started are measured: a Lambda instance that comes
- * to a service of old tasks, one idle at the moment, must not take its age for a start delay.
- * A tick's moment is up to one interval after the task began serving, so a measured delay
- * is long by up to one interval: the safe side for a look-ahead.
+ * A new task counts as serving at the first reading in which it carries at least a quarter
+ * of the mean load of the tasks already serving; before that, it was seen running but idle
+ * while they carried load. Only tasks seen idle soon after they started are measured: a
+ * Lambda instance that comes to a service of old tasks, one idle at the moment, must not take
+ * its age for a start delay. A reading's moment is when its answer arrived, up to one
+ * interval after the task began serving, so a measured delay is long by up to one interval:
+ * the safe side for a look-ahead.
+ *
+ * What it cannot see: a new task that only gets new connections while old ones last (a
+ * network load balancer, long-lived connections) reaches a quarter of the mean late, and
+ * its delay is measured long, up to the bound the caller gives (the policy's `startDelay`).
  *
  * Kept in the warm Lambda instance (as the load history is); a new instance measures anew,
  * and until then the look-ahead uses the created-to-RUNNING times the catalog has.
  */
 
-/** The share of the mean task's load from which a new task counts as serving. */
+/** The share of the serving tasks' mean load from which a new task counts as serving. */
 export const SERVING_SHARE = 0.25;
 
-/** A task first seen idle later than this after it started is not measured (its start was not seen). */
+/** A task first seen idle later than this after it started is not measured (its start was not seen), at intervals up to 10 s. */
 export const SEEN_IDLE_WITHIN_MS = 30_000;
 
 /** What the catalog knows of a task's start, epoch ms. */
@@ -31,14 +36,23 @@ export interface TaskStart {
 
 export interface TaskLoad {
   readonly taskId: string;
-  /** This tick's value of the metric; undefined when unknown (a rate without a baseline). */
+  /** This reading's value of the metric; undefined when unknown (a rate without a baseline). */
   readonly value: number | undefined;
+  /** When the reading's answer arrived, epoch ms. */
+  readonly at: number;
+}
+
+export interface ServeDelayLimits {
+  /** The tick interval: a task is measured only if seen idle within max(30 s, three intervals) of its start. */
+  readonly intervalMs: number;
+  /** The longest delay worth measuring (the policy's bound): a task idle for longer is dropped. */
+  readonly boundMs: number;
 }
 
 export class ServeDelays {
   /** Tasks seen running and idle soon after they started, by task id: when they were created. */
   private readonly idle = new Map<string, number>();
-  /** Tasks seen carrying load, or too late to measure: never measured again. */
+  /** Tasks seen serving, or too late to measure: never measured again. */
   private readonly settled = new Set<string>();
   /** Measured delays in ms, newest first. */
   private delays: number[] = [];
@@ -47,34 +61,44 @@ export class ServeDelays {
   constructor(public readonly maxKept = 20) {}
 
   /**
-   * Takes one tick's readings of the serving tasks (not the draining ones). `startOf` gives
-   * what the catalog knows of a task's start.
+   * Takes one tick's readings of the serving tasks (not the draining ones). `listedTaskIds`
+   * are the tasks ECS lists (a task not read this tick is kept); `startOf` gives what the
+   * catalog knows of a task's start.
    */
-  public record(readings: readonly TaskLoad[], startOf: (taskId: string) => TaskStart | undefined, at: number): void {
-    const listed = new Set(readings.map(r => r.taskId));
-    // Forget tasks that left (stopped, or draining): both maps stay as large as the service.
+  public record(
+    readings: readonly TaskLoad[], listedTaskIds: Iterable<string>, startOf: (taskId: string) => TaskStart | undefined, limits: ServeDelayLimits,
+  ): void {
+    const listed = new Set(listedTaskIds);
+    // Forget tasks that left: both maps stay as large as the service.
     for (const id of this.idle.keys()) if (!listed.has(id)) this.idle.delete(id);
     for (const id of this.settled) if (!listed.has(id)) this.settled.delete(id);
     const known = readings.filter(r => r.value !== undefined && Number.isFinite(r.value) && r.value >= 0);
-    const mean = known.reduce((sum, r) => sum + (r.value ?? 0), 0) / Math.max(1, known.length);
-    // Without load anywhere nothing tells a task not yet in service from an idle one.
-    if (!(mean > 0)) return;
-    const serving = SERVING_SHARE * mean;
+    // The serving tasks' mean, not every task's: a scale-out from 10 to 100 tasks must not
+    // lower the bar to what health checks alone give a new task.
+    const serving = known.filter(r => this.settled.has(r.taskId) && !this.idle.has(r.taskId));
+    const mean = serving.reduce((sum, r) => sum + (r.value ?? 0), 0) / Math.max(1, serving.length);
+    const seenIdleWithin = Math.max(SEEN_IDLE_WITHIN_MS, 3 * limits.intervalMs);
     for (const r of known) {
       if (this.settled.has(r.taskId)) continue;
       const createdAt = this.idle.get(r.taskId);
-      if ((r.value ?? 0) >= serving) {
-        this.settled.add(r.taskId);
-        this.idle.delete(r.taskId);
-        if (createdAt !== undefined && at >= createdAt) this.delays = [at - createdAt, ...this.delays].slice(0, this.maxKept);
+      if (createdAt !== undefined) {
+        if (mean > 0 && (r.value ?? 0) >= SERVING_SHARE * mean) {
+          this.settle(r.taskId);
+          if (r.at >= createdAt) this.delays = [r.at - createdAt, ...this.delays].slice(0, this.maxKept);
+        } else if (r.at - createdAt > limits.boundMs) {
+          // Idle for longer than any delay the policy would use: a quiet service, not a start.
+          this.settle(r.taskId);
+        }
         continue;
       }
-      if (createdAt !== undefined) continue;
       const start = startOf(r.taskId);
-      if (start?.createdAt === undefined || start.startedAt === undefined || at - start.startedAt > SEEN_IDLE_WITHIN_MS) {
-        this.settled.add(r.taskId);
+      const measurable = start?.createdAt !== undefined && start.startedAt !== undefined && r.at - start.startedAt <= seenIdleWithin;
+      // Idle while the others carry load: not in service yet. Anything else (serving already,
+      // or no load anywhere, or started too long ago) is never measured.
+      if (measurable && mean > 0 && (r.value ?? 0) < SERVING_SHARE * mean) {
+        this.idle.set(r.taskId, start.createdAt!);
       } else {
-        this.idle.set(r.taskId, start.createdAt);
+        this.settled.add(r.taskId);
       }
     }
   }
@@ -82,5 +106,10 @@ export class ServeDelays {
   /** The measured delays from created to serving, in ms, newest first. */
   public newest(): number[] {
     return [...this.delays];
+  }
+
+  private settle(taskId: string): void {
+    this.idle.delete(taskId);
+    this.settled.add(taskId);
   }
 }

@@ -5,7 +5,7 @@ import { recordRecommendation, windowView } from './recommendation-history';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
-import { ServeDelays } from './serve-delays';
+import { ServeDelays, TaskLoad } from './serve-delays';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
@@ -218,8 +218,9 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const drainingUnknown = failures.filter(f => f.draining).length
     + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
   const complete = isComplete(counts) && drainingUnknown === 0;
-  const projection = loadProjection(config, complete, total, scrapeStarted, deps,
-    perTask.filter(m => !drainingIds.has(m.taskId)));
+  const readAtOf = new Map(samples.map(x => [x.taskId, x.at]));
+  const serving = perTask.filter(m => !drainingIds.has(m.taskId)).map(m => ({ ...m, at: readAtOf.get(m.taskId) ?? scrapeStarted }));
+  const projection = loadProjection(config, complete, total, scrapeStarted, deps, serving, discovery.listedTaskIds);
   const { high } = recommendationRange({
     policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection,
   });
@@ -315,20 +316,23 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
  * have measured a task) plus one interval. Undefined when the load is not rising beyond its noise.
  */
 function loadProjection(
-  config: ControllerConfig, complete: boolean, total: number, readAt: number, deps: TickDeps, serving: readonly TaskMetric[],
+  config: ControllerConfig, complete: boolean, total: number, readAt: number, deps: TickDeps,
+  serving: readonly TaskLoad[], listedTaskIds: readonly string[],
 ): LoadProjection | undefined {
   const policy = config.policy;
   if (policy.type !== 'predictive' || !deps.loadHistory) return undefined;
   if (deps.serveDelays) {
     const starts = deps.catalog.startsByTaskId();
-    deps.serveDelays.record(serving, id => starts.get(id), readAt);
+    deps.serveDelays.record(serving, listedTaskIds, id => starts.get(id),
+      { intervalMs: config.intervalSeconds * 1000, boundMs: policy.startDelaySeconds * 1000 });
   }
   if (!complete) return undefined;
   deps.loadHistory.record(readAt, total);
   // Created to carrying load where measured (it includes the load balancer's health checks),
-  // else created to RUNNING.
+  // never less than created to RUNNING, which it follows.
   const served = deps.serveDelays?.newest() ?? [];
-  const lookAheadSeconds = learnedStartDelaySeconds(served.length > 0 ? served : deps.catalog.startDelays(), policy.startDelaySeconds)
+  const toRunning = learnedStartDelaySeconds(deps.catalog.startDelays(), policy.startDelaySeconds);
+  const lookAheadSeconds = (served.length > 0 ? Math.max(toRunning, learnedStartDelaySeconds(served, policy.startDelaySeconds)) : toRunning)
     + config.intervalSeconds;
   const p = projectLoad(deps.loadHistory.recent(readAt), lookAheadSeconds);
   return p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };

@@ -51,9 +51,10 @@ test('the predictive policy: a rising load is met with tasks for where it will b
   expect(ahead.desiredCount).toBeGreaterThan(Math.ceil(ahead.total / 10));
   await waitFor('the scale-out reached ECS', () => ecs.callsOf('UpdateService').some(c => c.at > rampAt), 20_000);
   // The look-ahead: the newest five tasks' median time from created to carrying load, plus the
-  // 1 s interval: 3 s to RUNNING and 4 s more until the load reaches them, seen at the next
-  // 1 s tick: about 8–9 s. Created to RUNNING alone would give 4 s; the bound is 30 s.
+  // 1 s interval: 3 s to RUNNING, nginx's start, 4 s more until the load generator deals them
+  // connections (then up to 2 s while the old ones close), seen at the next 1 s tick: about
+  // 9–13 s. Created to RUNNING alone would give 4 s; the bound is 30 s.
   const learned = await waitFor('a projection over the learned serve delay', () => (loop.ticks as PredictiveTick[])
     .find(t => t.seenAt > rampAt && t.projectedTotal !== undefined && t.lookAheadSeconds! >= 7.5), 60_000);
-  expect(learned.lookAheadSeconds).toBeLessThan(15);
+  expect(learned.lookAheadSeconds).toBeLessThan(20);
 });
