@@ -3,14 +3,11 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+// A type only: no module cycle at run time.
+import type { FastAutoscaler } from './fast-autoscaler';
 
-/** The controller's metrics the alarms watch (FastAutoscaler's `metricX()` methods). */
-export interface AlarmedMetrics {
-  metricTicks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricFailedScrapes(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricScrapedTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricRecommendation(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-}
+/** The controller's metrics the alarms watch: FastAutoscaler's `metricX()` methods. */
+export type AlarmedMetrics = Pick<FastAutoscaler, 'metricTicks' | 'metricFailedScrapes' | 'metricScrapedTasks' | 'metricRecommendation'>;
 
 export interface AutoscalerAlarmsProps {
   readonly metrics: AlarmedMetrics;

@@ -1,21 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+// A type only: no module cycle at run time.
+import type { FastAutoscaler } from './fast-autoscaler';
 
-/** The controller's metrics the dashboard shows (FastAutoscaler's `metricX()` methods). */
-export interface DashboardMetrics {
-  metricLoad(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricLoadPerTask(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricRecommendation(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricDesiredTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricRunningTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricPendingTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricScalingActions(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricFailedScrapes(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricScrapedTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricTickDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricTicks(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-}
+/** The controller's metrics the dashboard shows: FastAutoscaler's `metricX()` methods. */
+export type DashboardMetrics = Pick<FastAutoscaler,
+  | 'metricLoad' | 'metricLoadPerTask' | 'metricRecommendation' | 'metricDesiredTasks' | 'metricRunningTasks' | 'metricPendingTasks'
+  | 'metricScalingActions' | 'metricFailedScrapes' | 'metricScrapedTasks' | 'metricTickDuration' | 'metricTicks'>;
 
 export interface AutoscalerDashboardProps {
   readonly metrics: DashboardMetrics;
