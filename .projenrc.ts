@@ -127,7 +127,7 @@ const installedTask = project.addTask('test:installed', {
 });
 const referenceTask = project.addTask('test:reference', {
   description: 'Synthesizes the TypeScript typical app: the template the Python and Java apps must equal',
-  exec: 'mkdir -p .tmp/polyglot && ts-node -P tsconfig.dev.json test/packaging/typical-app.ts .tmp/polyglot/typescript.template.json .tmp/polyglot/bad-props.txt',
+  exec: 'bash test/packaging/reference.sh',
 });
 const pythonTask = project.addTask('test:python', {
   description: 'Installs the wheel from dist/python with aws-cdk-lib from PyPI; examples/python-app must equal the TypeScript app',

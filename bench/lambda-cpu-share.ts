@@ -8,7 +8,7 @@ import * as path from 'path';
  * configured... at 1,769 MB, a function has the equivalent of one vCPU". So a function
  * of M MB gets M / 1769 of a CPU: a quota of 100,000 × M / 1769 µs every 100,000 µs.
  */
-export const MB_PER_VCPU = 1769;
+const MB_PER_VCPU = 1769;
 
 const CGROUP_ROOT = '/sys/fs/cgroup/cpu';
 

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { fixed, runBenchmark, writeResults } from './bench-results';
 import { PolicyConfig } from '../src/controller/controller-config';
-import { learnedStartDelaySeconds, LoadHistory, projectLoad } from '../src/controller/load-trend';
+import { learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from '../src/controller/load-trend';
 import { Bucket, recordRecommendation, windowView } from '../src/controller/recommendation-history';
 import { decide, LoadProjection, recommend } from '../src/controller/scaling-decision';
 import { ORIGINAL_STEPS } from '../test/support/controller-config-fixture';
@@ -106,8 +106,7 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
     let projection: LoadProjection | undefined;
     if (policy.type === 'predictive') {
       loadHistory.record(t * 1000, load[t]);
-      const p = projectLoad(loadHistory.recent(t * 1000), lookAheadSeconds);
-      projection = p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
+      projection = loadProjectionOf(loadHistory.recent(t * 1000), lookAheadSeconds);
     }
     const rec = recommend({ policy, total: load[t], minTasks: MIN, maxTasks: MAX, projection });
     history = recordRecommendation(history, t + 1e6, rec, INTERVAL, WINDOW);

@@ -15,12 +15,13 @@
  *
  *   npx ts-node -P tsconfig.dev.json bench/proxy-overhead.ts [seconds per run, default 10]
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import autocannon from 'autocannon';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
-import { freePort, NGINX_BINARY, NginxTask } from '../test/support/nginx-task';
+import { processCpuMs } from './lambda-cpu-share';
+import { freePort, NginxTask, nginxVersion } from '../test/support/nginx-task';
 
 const ADDRESS = '127.0.3.1';
 const SECONDS = Number(process.argv[2] ?? 10);
@@ -66,10 +67,7 @@ const processes = { app: [] as number[], nginx: [] as number[] };
 
 /** User + system CPU time of these processes, in microseconds (from /proc/<pid>/stat, 100 ticks a second). */
 function cpuUs(pids: number[]): number {
-  return pids.reduce((n, pid) => {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return n + (Number(fields[11]) + Number(fields[12])) * 10_000;
-  }, 0);
+  return pids.reduce((n, pid) => n + processCpuMs(pid) * 1000, 0);
 }
 
 async function startApp(): Promise<{ port: number; child: ChildProcess }> {
@@ -274,11 +272,6 @@ function leastSquaresSlope(points: Array<[number, number]>): number {
   const mean = (f: (p: [number, number]) => number) => points.reduce((n, p) => n + f(p), 0) / points.length;
   const [mx, my] = [mean(p => p[0]), mean(p => p[1])];
   return mean(([x, y]) => (x - mx) * (y - my)) / mean(([x]) => (x - mx) ** 2);
-}
-
-function nginxVersion(): string {
-  const out = spawnSync(NGINX_BINARY, ['-v'], { encoding: 'utf8' });
-  return /nginx\/([\d.]+)/.exec(out.stderr)?.[1] ?? '';
 }
 
 runBenchmark(main);

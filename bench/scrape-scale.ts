@@ -32,7 +32,6 @@ const ECS_LATENCY_MS = 30;
 const STATUS_PORT = 18022;
 const BLOCK = 230;
 
-/** One nginx serving stub_status on every task address: the controller's work, not nginx's, is measured. */
 /** A situation beyond a steady service: stopped tasks still listed, or a surge while ticking. */
 interface Scenario {
   readonly name: string;

@@ -379,6 +379,8 @@ export class FastAutoscaler extends Construct {
       throw new Error(`Invalid FastAutoscaler props:\n  ${errors.join('\n  ')}`);
     }
 
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const policy = props.policy._render();
     this.proxyContainer = addProxySidecar({
       taskDefinition,
       appContainer,
@@ -386,7 +388,7 @@ export class FastAutoscaler extends Construct {
       proxyPort,
       statusPort,
       image: props.proxyImage ?? ecs.ContainerImage.fromRegistry(DEFAULT_PROXY_IMAGE),
-      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      logRetention,
       timeoutSeconds: proxyTimeout.toSeconds(),
       maxRequestBodyBytes: props.proxyMaxRequestBodySize?.toBytes(),
       // Only the default image is known to understand the early_hints directive.
@@ -398,12 +400,12 @@ export class FastAutoscaler extends Construct {
       service,
       topic: props.topic,
       vpcSubnets: props.controllerSubnets,
-      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      logRetention,
       stateMachineLogLevel: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR,
       reservedConcurrency: props.reserveControllerConcurrency === false ? undefined : reservedConcurrency,
       memorySize: props.controllerMemorySize ?? defaultControllerMemoryMb(maxTasks),
       config: {
-        policy: props.policy._render(),
+        policy,
         minTasks,
         maxTasks,
         maxScaleOutStep: props.maxScaleOutStep ?? maxTasks,
@@ -429,7 +431,7 @@ export class FastAutoscaler extends Construct {
         stateMachine: loop.stateMachine,
         deadLetterQueue: loop.deadLetterQueue,
         maxTasks,
-        recommendationCanExceedMaxTasks: props.policy._render().type !== 'steps',
+        recommendationCanExceedMaxTasks: policy.type !== 'steps',
         action: props.alarmAction,
         subject: `fast-autoscaler of ECS service ${service.serviceName} (cluster ${service.cluster.clusterName})`,
       });
@@ -449,7 +451,7 @@ export class FastAutoscaler extends Construct {
     if (props.createDashboard ?? false) {
       this.dashboard = new AutoscalerDashboard(this, 'Dashboard', {
         metrics: this,
-        loadName: props.policy._render().metric,
+        loadName: policy.metric,
         maxTasks,
         alarms: this.alarms,
         title: `fast-autoscaler: ${this.node.path}`,

@@ -182,8 +182,11 @@ export function varianceInflation(n: number, rho: number): number {
  *   like trends; its variance is widened accordingly. @default 0 (independent noise)
  */
 export function loadTrend(points: readonly LoadPoint[], rho = 0, z = Z): LoadTrend {
-  const n = points.length;
-  const slopes = pairwiseSlopes(points);
+  return trendOf(pairwiseSlopes(points), points.length, rho, z);
+}
+
+/** loadTrend from the readings' pairwise slopes, sorted (one sort serves both of a tick's tests). */
+function trendOf(slopes: readonly number[], n: number, rho: number, z: number): LoadTrend {
   const pairs = slopes.length;
   const c = z * Math.sqrt(((n * (n - 1) * (2 * n + 5)) / 18) * varianceInflation(n, rho));
   // The M1-th smallest slope (1-based), M1 = (N − C) / 2: the lower limit of the interval,
@@ -242,9 +245,10 @@ export function projectLoad(points: readonly LoadPoint[], lookAheadSeconds: numb
   // only raise the bound (the policy stays monotonic in the load).
   const earlier = points.slice(0, -1);
   const rho = residualAutocorrelation(earlier);
-  const trend = loadTrend(recent, rho);
+  const slopes = pairwiseSlopes(recent);
+  const trend = trendOf(slopes, recent.length, rho, Z);
   if (!trend.rising) return undefined;
-  const strong = loadTrend(recent, rho, Z_STRONG).rising;
+  const strong = trendOf(slopes, recent.length, rho, Z_STRONG).rising;
   const slope = strong ? trend.medianSlopePerSecond : trend.slopePerSecond;
   // The line's level now. Not floored by the newest readings: they already hold the noise
   // peaks that the room adds.
@@ -256,6 +260,14 @@ export function projectLoad(points: readonly LoadPoint[], lookAheadSeconds: numb
   const reach = strong ? noiseReach(earlier) * Math.sqrt(1 - persists ** 2) : 0;
   const projected = (1 - persists) * line + persists * newest.total + slope * ahead + reach;
   return { projected, trend: { ...trend, slopePerSecond: slope } };
+}
+
+/** projectLoad as the decision takes it (scaling-decision's LoadProjection): undefined when the load is not rising. */
+export function loadProjectionOf(
+  points: readonly LoadPoint[], lookAheadSeconds: number,
+): { total: number; lookAheadSeconds: number; slopePerSecond: number } | undefined {
+  const p = projectLoad(points, lookAheadSeconds);
+  return p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
 }
 
 /**
@@ -311,6 +323,9 @@ export class LoadHistory {
   }
 }
 
+/** How many of the newest tasks' delays the look-ahead is the median of. */
+export const LEARNED_FROM_NEWEST = 5;
+
 /**
  * How long a scale-out now waits for its tasks: the median of the newest five tasks' measured
  * delays (created to carrying load, or created to RUNNING; one slow start does not move it),
@@ -318,7 +333,7 @@ export class LoadHistory {
  * policy look minutes ahead), and the configured delay until the controller has seen a task start.
  */
 export function learnedStartDelaySeconds(startDelaysMs: readonly number[], configuredSeconds: number): number {
-  const newest = startDelaysMs.filter(d => Number.isFinite(d) && d >= 0).slice(0, 5).sort((a, b) => a - b);
+  const newest = startDelaysMs.filter(d => Number.isFinite(d) && d >= 0).slice(0, LEARNED_FROM_NEWEST).sort((a, b) => a - b);
   if (newest.length === 0) return configuredSeconds;
   return Math.min(configuredSeconds, median(newest) / 1000);
 }

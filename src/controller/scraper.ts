@@ -108,7 +108,7 @@ function isWholeAnswer(answer: Buffer): boolean {
 }
 
 /** The status page from a whole HTTP/1.x answer, or why it is not one. */
-export function readAnswer(answer: Buffer): { ok: true; status: StubStatus } | { ok: false; reason: string } {
+function readAnswer(answer: Buffer): { ok: true; status: StubStatus } | { ok: false; reason: string } {
   const text = answer.toString('latin1');
   const headEnd = text.indexOf('\r\n\r\n');
   if (headEnd < 0) return { ok: false, reason: answer.length === 0 ? 'empty answer' : 'response aborted (truncated)' };

@@ -227,13 +227,17 @@ export class TaskCatalog {
 
   /**
    * How long the service's recent tasks took from creation to RUNNING, in ms, newest
-   * first: what a scale-out now will wait for.
+   * first: what a scale-out now will wait for. `newest` keeps only that many as it goes,
+   * rather than sorting every known task (the tick asks every time).
    */
-  public startDelays(): number[] {
-    return [...this.byArn.values()]
-      .filter(t => t.createdAt !== undefined && t.startedAt !== undefined && t.startedAt >= t.createdAt)
-      .sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0))
-      .map(t => (t.startedAt ?? 0) - (t.createdAt ?? 0));
+  public startDelays(newest = Infinity): number[] {
+    const started: Array<{ at: number; delay: number }> = [];
+    for (const t of this.byArn.values()) {
+      if (t.createdAt === undefined || t.startedAt === undefined || t.startedAt < t.createdAt) continue;
+      started.push({ at: t.startedAt, delay: t.startedAt - t.createdAt });
+      if (started.length > 2 * newest) started.sort((a, b) => b.at - a.at).splice(newest);
+    }
+    return started.sort((a, b) => b.at - a.at).slice(0, newest).map(s => s.delay);
   }
 
   /**
@@ -247,11 +251,6 @@ export class TaskCatalog {
       if (t) starts.set(t.taskId, { createdAt: t.createdAt, startedAt: t.startedAt });
     }
     return starts;
-  }
-
-  /** How many tasks are remembered. */
-  public get size(): number {
-    return this.byArn.size;
   }
 }
 

@@ -3,8 +3,6 @@ import { callOptions } from './call-limits';
 import { ScrapeTarget } from './scraper';
 import { KnownTask, ListProgress, STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
 
-export { taskIdOf } from './task-catalog';
-
 /** DescribeTasks takes at most 100 tasks a call; ListTasks pages hold 100 at most. */
 const PAGE = 100;
 

@@ -93,11 +93,6 @@ export class RequestCounters {
     this.runId = runId;
   }
 
-  /** The run of the tick under way. */
-  public get currentRun(): string | undefined {
-    return this.runId;
-  }
-
   public get(taskId: string): Counter | undefined {
     return this.byTask.get(taskId);
   }

@@ -106,8 +106,9 @@ function loggedTasks(perTask: TickReport['perTask'], failures: TickReport['failu
   const values = perTask.length <= MAX_LOGGED_TASKS
     ? perTask
     : [...perTask].sort((a, b) => (b.value ?? -1) - (a.value ?? -1)).slice(0, MAX_LOGGED_TASKS);
+  // Counted by kind only when the failures are too many to log one by one.
   const failuresByReason: Record<string, number> = {};
-  for (const f of failures) {
+  for (const f of failures.length > MAX_LOGGED_TASKS ? failures : []) {
     const kind = f.reason.replace(/\d+/g, 'N');
     failuresByReason[kind] = (failuresByReason[kind] ?? 0) + 1;
   }

@@ -1,11 +1,11 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ControllerConfig } from './controller-config';
-import { learnedStartDelaySeconds, LoadHistory, projectLoad } from './load-trend';
+import { LEARNED_FROM_NEWEST, learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from './load-trend';
 import { recordRecommendation, windowView } from './recommendation-history';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
-import { ServeDelays, TaskLoad } from './serve-delays';
+import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
@@ -218,8 +218,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const drainingUnknown = failures.filter(f => f.draining).length
     + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
   const complete = isComplete(counts) && drainingUnknown === 0;
-  const readAtOf = new Map(samples.map(x => [x.taskId, x.at]));
-  const serving = perTask.filter(m => !drainingIds.has(m.taskId)).map(m => ({ ...m, at: readAtOf.get(m.taskId) ?? scrapeStarted }));
+  // perTask[i] is samples[i]'s value: the serving tasks' readings, dated on arrival, only if the policy needs them.
+  const serving = () => samples.flatMap((x, i) => (drainingIds.has(x.taskId) ? [] : [{ taskId: x.taskId, value: perTask[i].value, at: x.at }]));
   const projection = loadProjection(config, complete, total, scrapeStarted, deps, serving, discovery.listedTaskIds);
   const { high } = recommendationRange({
     policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection,
@@ -317,13 +317,14 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
  */
 function loadProjection(
   config: ControllerConfig, complete: boolean, total: number, readAt: number, deps: TickDeps,
-  serving: readonly TaskLoad[], listedTaskIds: readonly string[],
+  serving: () => readonly TaskLoad[], listedTaskIds: readonly string[],
 ): LoadProjection | undefined {
   const policy = config.policy;
   if (policy.type !== 'predictive' || !deps.loadHistory) return undefined;
   if (deps.serveDelays) {
-    const starts = deps.catalog.startsByTaskId();
-    deps.serveDelays.record(serving, listedTaskIds, id => starts.get(id),
+    // Built only when a task still waits to be measured (in steady state none does).
+    let starts: Map<string, TaskStart> | undefined;
+    deps.serveDelays.record(serving(), listedTaskIds, id => (starts ??= deps.catalog.startsByTaskId()).get(id),
       { intervalMs: config.intervalSeconds * 1000, boundMs: policy.startDelaySeconds * 1000 });
   }
   if (!complete) return undefined;
@@ -331,11 +332,10 @@ function loadProjection(
   // Created to carrying load where measured (it includes the load balancer's health checks),
   // never less than created to RUNNING, which it follows.
   const served = deps.serveDelays?.newest() ?? [];
-  const toRunning = learnedStartDelaySeconds(deps.catalog.startDelays(), policy.startDelaySeconds);
+  const toRunning = learnedStartDelaySeconds(deps.catalog.startDelays(LEARNED_FROM_NEWEST), policy.startDelaySeconds);
   const lookAheadSeconds = (served.length > 0 ? Math.max(toRunning, learnedStartDelaySeconds(served, policy.startDelaySeconds)) : toRunning)
     + config.intervalSeconds;
-  const p = projectLoad(deps.loadHistory.recent(readAt), lookAheadSeconds);
-  return p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
+  return loadProjectionOf(deps.loadHistory.recent(readAt), lookAheadSeconds);
 }
 
 function sameState(a: ControllerState, b: ControllerState): boolean {

@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { PolicyConfig } from '../../src/controller/controller-config';
-import { LoadPoint, projectLoad } from '../../src/controller/load-trend';
+import { LoadPoint, loadProjectionOf } from '../../src/controller/load-trend';
 import { decide, DecisionInput, LoadProjection, policyDesired, recommend } from '../../src/controller/scaling-decision';
 import { ORIGINAL_STEPS } from '../support/controller-config-fixture';
 
@@ -384,9 +384,7 @@ describe('the predictive policy', () => {
   const series = (totals: readonly number[]): LoadPoint[] => totals.map((total, i) => ({ at: T0 + i * 3000, total }));
   /** What a tick does with a history of totals (the newest is this tick's). */
   const tick = (i: DecisionInput, totals: readonly number[], lookAheadSeconds = 48) => {
-    const p = projectLoad(series(totals), lookAheadSeconds);
-    const projection = p && { total: p.projected, lookAheadSeconds, slopePerSecond: p.trend.slopePerSecond };
-    return decide({ ...i, total: totals[totals.length - 1], projection });
+    return decide({ ...i, total: totals[totals.length - 1], projection: loadProjectionOf(series(totals), lookAheadSeconds) });
   };
 
   test('property: never below plain target tracking, and scales out whenever it does, at least as far', () => {
@@ -445,11 +443,6 @@ describe('the predictive policy', () => {
     ));
   });
 
-  /** Replays a series tick by tick with the three minutes of readings a tick keeps, and counts the scale-outs. */
-  function replayScaleOuts(policy: PolicyConfig, load: readonly number[]): number {
-    return replay(policy, load).outs;
-  }
-
   /** The same replay's scale-outs and task-ticks (the sum over ticks of the desired count: task-minutes × 20). */
   function replay(policy: PolicyConfig, load: readonly number[]): { outs: number; taskTicks: number } {
     let desired = 2;
@@ -496,7 +489,7 @@ describe('the predictive policy', () => {
       let state = seed;
       const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const load = Array.from({ length: 600 }, () => level * (0.8 + 0.4 * random()));
-      expect(replayScaleOuts(predictive(100), load)).toBeLessThanOrEqual(replayScaleOuts(tracking(100), load));
+      expect(replay(predictive(100), load).outs).toBeLessThanOrEqual(replay(tracking(100), load).outs);
     }
   });
 

@@ -4,11 +4,10 @@
  * definition, and must come out the same (status, body, end-to-end headers, and when
  * streamed bytes arrive).
  */
-import { spawnSync } from 'child_process';
 import * as http from 'http';
 import { STATUS_PATH } from '../../src/proxy-nginx-config';
 import { endToEnd, exchange, Exchange, observable, rawConversation, readUntil, responseBody, Target } from '../support/http-exchange';
-import { freePort, NGINX_BINARY, NginxTask } from '../support/nginx-task';
+import { freePort, NginxTask, nginxVersion } from '../support/nginx-task';
 import { EchoReply, TransparencyApp } from '../support/transparency-app';
 import { waitFor } from '../support/wait-for';
 
@@ -333,11 +332,6 @@ describe('the app closing idle connections never becomes a 502', () => {
   });
 });
 
-/** The local nginx's version, as [major, minor, patch]. */
-function nginxVersion(): number[] {
-  const out = spawnSync(NGINX_BINARY, ['-v'], { encoding: 'utf8' });
-  return (/nginx\/(\d+)\.(\d+)\.(\d+)/.exec(out.stderr) ?? []).slice(1).map(Number);
-}
 
 /**
  * Interim (1xx) responses from the app. nginx before 1.29 takes any 1xx for the final
@@ -352,7 +346,7 @@ describe('interim responses (documented differences)', () => {
   let hintsApp: TransparencyApp;
   let hintsTask: NginxTask;
   let hints: { direct: Target; proxy: Target };
-  const version = nginxVersion();
+  const version = nginxVersion().split('.').map(Number);
   const parses103 = version[0] > 1 || version[1] > 29 || (version[1] === 29 && version[2] >= 8);
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -18,8 +18,6 @@ export interface NginxTaskOptions {
   readonly timeoutSeconds?: ProxyNginxConfigOptions['timeoutSeconds'];
   /** The request body limit, as the construct's `proxyMaxRequestBodySize` renders it. @default no limit */
   readonly maxRequestBodyBytes?: ProxyNginxConfigOptions['maxRequestBodyBytes'];
-  /** @default 1 */
-  readonly workerProcesses?: number;
 }
 
 /**
@@ -41,7 +39,7 @@ export class NginxTask {
       maxRequestBodyBytes: o.maxRequestBodyBytes,
       listenAddress: o.address,
       runtimeDir: dir,
-      workerProcesses: o.workerProcesses ?? 1,
+      workerProcesses: 1,
     });
     fs.writeFileSync(path.join(dir, 'nginx.conf'), config);
     const child = spawn(NGINX_BINARY, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
@@ -129,4 +127,10 @@ export async function freePort(address: string): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>(resolve => server.close(() => resolve()));
   return port;
+}
+
+/** The local nginx's version, e.g. "1.22.1" ('' when it cannot tell). */
+export function nginxVersion(): string {
+  const out = spawnSync(NGINX_BINARY, ['-v'], { encoding: 'utf8' });
+  return /nginx\/([\d.]+)/.exec(out.stderr)?.[1] ?? '';
 }
