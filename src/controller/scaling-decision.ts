@@ -118,8 +118,17 @@ export function clamp(n: number, min: number, max: number): number {
  * projected load needs: never below plain target tracking's.
  */
 export function recommend(i: Pick<DecisionInput, 'policy' | 'total' | 'minTasks' | 'maxTasks' | 'projection'>): number {
-  const total = i.policy.type === 'predictive' && i.projection ? Math.max(i.total, i.projection.total) : i.total;
-  return clamp(policyDesired(i.policy, total, i.minTasks), i.minTasks, i.maxTasks);
+  return Math.min(i.maxTasks, askedTasks(i.policy, i.total, i.minTasks, i.projection?.total));
+}
+
+/**
+ * What the policy asks for before `maxTasks` caps it: at least `minTasks`, for the higher of the
+ * load now and (under the predictive policy) the projected load. The Recommendation metric
+ * reports it uncapped, so that the "held at maxTasks" alarm sees how far past the ceiling it is.
+ */
+export function askedTasks(policy: PolicyConfig, total: number, minTasks: number, projectedTotal?: number): number {
+  const load = policy.type === 'predictive' && projectedTotal !== undefined ? Math.max(total, projectedTotal) : total;
+  return Math.max(minTasks, policyDesired(policy, load, minTasks));
 }
 
 /**

@@ -5,7 +5,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { CONFIG_ENV, parseControllerConfig } from './controller-config';
 import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensions } from './controller-metrics';
 import { LoadHistory } from './load-trend';
-import { policyDesired } from './scaling-decision';
+import { askedTasks } from './scaling-decision';
 import { scrapeAll } from './scraper';
 import { ServeDelays } from './serve-delays';
 import { StateStore } from './state-store';
@@ -92,8 +92,7 @@ function publishMetrics(r: TickResult, anyValue: boolean, tickMs: number) {
     // Not capped at maxTasks, unlike the figure the decision used: how far the load is past
     // the ceiling is what the "held at maxTasks" alarm needs to see. The predictive policy's
     // projection counts: it is what the policy asks for.
-    const asked = Math.max(f.total, f.projectedTotal ?? 0);
-    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, Math.max(config.minTasks, policyDesired(config.policy, asked, config.minTasks)));
+    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, askedTasks(config.policy, f.total, config.minTasks, f.projectedTotal));
   }
   metrics.publishStoredMetrics();
 }
