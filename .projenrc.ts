@@ -56,6 +56,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-sdk-client-mock@^4',
     'fast-check@^4',
     'dynalite@^4',
+    // A real Prometheus exposition for the Prometheus source's tests.
+    'prom-client@^15',
     'aws-local-stepfunctions@^3',
     'autocannon@^8 || ^9',
     '@types/autocannon',

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Size, SizeRoundingBehavior, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,18 +13,16 @@ import { AutoscalerAlarms } from './autoscaler-alarms';
 import { AutoscalerDashboard } from './autoscaler-dashboard';
 import { AutoscalerMetrics } from './autoscaler-metrics';
 import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
+import { MetricName, SourceType } from './controller/controller-config';
 import { ControllerMetric } from './controller/controller-metrics';
 import { defaultControllerMemoryMb } from './controller-memory';
-import { DEFAULT_PROXY_TIMEOUT_SECONDS } from './proxy-nginx-config';
-import { addProxySidecar, PROXY_CONTAINER_NAME, proxyTargetGroupErrors } from './proxy-sidecar';
+import { MetricSource } from './metric-sources/metric-source';
+import { multiplexedTargetGroups } from './metric-sources/target-groups';
+import { checkDuration, checkRatio, checkWhole, safeSeconds } from './prop-checks';
+import { proxyTargetGroupErrors } from './proxy-sidecar';
 import { ScalingPolicy } from './scaling-policy';
 import { applicationAutoScalingTargets, securityGroupsWithoutRule } from './service-coexistence';
 
-/**
- * The nginx image the proxy runs unless told otherwise: stock, public, no Docker build;
- * the stable line from 1.30 on passes the app's 103 Early Hints through.
- */
-export const DEFAULT_PROXY_IMAGE = 'public.ecr.aws/nginx/nginx:1.30-alpine';
 
 /**
  * Properties of a FastAutoscaler.
@@ -48,8 +46,8 @@ export interface FastAutoscalerProps {
 
   /**
    * The fewest tasks the autoscaler ever asks for. Allowed: 1 to `maxTasks`. Zero is not
-   * allowed: the autoscaler measures the load on the running tasks, so with none running
-   * it could never scale out again.
+   * allowed: every metric source reads the running tasks, so with none running the
+   * autoscaler could never scale out again.
    * @default 1
    */
   readonly minTasks?: number;
@@ -61,55 +59,59 @@ export interface FastAutoscalerProps {
   readonly maxScaleOutStep?: number;
 
   /**
-   * The container the proxy forwards to.
+   * Where the controller reads each task's load: an nginx proxy in front of the app (the
+   * original design), a task agent beside it, or the app's own Prometheus endpoint. See
+   * "Choosing a metric source" in the README.
+   * @default MetricSource.nginxProxy()
+   */
+  readonly metricSource?: MetricSource;
+
+  /**
+   * The app's container: the proxy forwards to it, or the load balancer targets it directly.
    * @default - the task definition's default container
    */
   readonly appContainer?: ecs.ContainerDefinition;
 
   /**
-   * The port the app container listens on, reached by the proxy on 127.0.0.1.
-   * @default - the app container's first port mapping
+   * The port the app container listens on: the proxy reaches it on 127.0.0.1, the load
+   * balancer targets it directly under the other sources, and the task agent counts its
+   * connections.
+   * @default - the app container's first port mapping (for the task agent, its only one)
    */
   readonly appPort?: number;
 
   /**
-   * The port the proxy listens on: attach the load balancer here (see `loadBalancerTarget`).
-   * Allowed: 1 to 65535, different from `appPort` and `statusPort`.
+   * The port the proxy listens on.
    * @default 8012
+   * @deprecated use `metricSource: MetricSource.nginxProxy({ proxyPort })`
    */
   readonly proxyPort?: number;
 
   /**
-   * The port on which the proxy's nginx stub_status answers, reachable only from the
-   * controller's security group. Allowed: 1 to 65535, different from `appPort` and `proxyPort`.
+   * The port on which the proxy's nginx stub_status answers.
    * @default 8022
+   * @deprecated use `metricSource: MetricSource.nginxProxy({ statusPort })`
    */
   readonly statusPort?: number;
 
   /**
-   * The proxy's image: any nginx with the stub_status module and a POSIX shell. With
-   * the default image the app's 103 Early Hints reach the client; with another, nginx
-   * 1.29.8 or later drops them, while nginx before 1.29 takes a 103 for the final
-   * response and stalls the connection until the app closes it. Every nginx does that
-   * with a 102 Processing (see "What the proxy changes" in the README).
+   * The proxy's image.
    * @default - `public.ecr.aws/nginx/nginx:1.30-alpine`
+   * @deprecated use `metricSource: MetricSource.nginxProxy({ image })`
    */
   readonly proxyImage?: ecs.ContainerImage;
 
   /**
-   * How long the proxy waits on a quiet request: for the app's next byte, for the client's
-   * next byte of a request body, and to pass a byte on. Whole seconds from 1 to 86,400. Keep
-   * it above the load balancer's idle timeout, so that the load balancer decides when a long
-   * request, a WebSocket or a server-sent event stream ends. (Idle keep-alive connections
-   * from the load balancer are always kept 4,200 s.)
-   * @default Duration.seconds(4200) - longer than the longest ALB idle timeout (4,000 s)
+   * How long the proxy waits on a quiet request.
+   * @default Duration.seconds(4200)
+   * @deprecated use `metricSource: MetricSource.nginxProxy({ timeout })`
    */
   readonly proxyTimeout?: Duration;
 
   /**
-   * The largest request body the proxy passes to the app; a larger one gets the proxy's
-   * own 413 response. At least 1 byte, whole bytes.
-   * @default - no limit: bodies of any size stream through to the app
+   * The largest request body the proxy passes to the app.
+   * @default - no limit
+   * @deprecated use `metricSource: MetricSource.nginxProxy({ maxRequestBodySize })`
    */
   readonly proxyMaxRequestBodySize?: Size;
 
@@ -227,19 +229,28 @@ export interface FastAutoscalerProps {
 /**
  * Scales an ECS Fargate service out within seconds of a traffic surge.
  *
- * Adds an nginx reverse-proxy sidecar whose stub_status reports each task's load, a
- * Lambda that scrapes every task, and an Express state machine, started every minute,
- * that ticks every few seconds, decides, calls ECS UpdateService and then notifies.
+ * Reads each task's load where the metric source says (by default an nginx reverse-proxy
+ * sidecar's stub_status), with a Lambda that reads every task and an Express state machine,
+ * started every minute, that ticks every few seconds, decides, calls ECS UpdateService and
+ * then notifies.
  */
 export class FastAutoscaler extends Construct {
   /**
    * The proxy sidecar's container: the load balancer's target.
+   * @default - undefined unless the metric source is the nginx proxy
    */
-  public readonly proxyContainer: ecs.ContainerDefinition;
+  public readonly proxyContainer?: ecs.ContainerDefinition;
 
   /**
-   * Attach this to a load balancer's target group so that traffic passes the proxy,
-   * which is what the autoscaler measures.
+   * The task agent's container.
+   * @default - undefined unless the metric source is the task agent
+   */
+  public readonly agentContainer?: ecs.ContainerDefinition;
+
+  /**
+   * Attach this to a load balancer's target group: the proxy under the nginx proxy source
+   * (so that the traffic passes what the autoscaler measures), else the app container on
+   * `appPort`.
    */
   public readonly loadBalancerTarget: ecs.IEcsLoadBalancerTarget;
 
@@ -314,6 +325,9 @@ export class FastAutoscaler extends Construct {
   /** Builds every `metricX()` with the dimensions the controller emits. */
   private readonly controllerMetrics: AutoscalerMetrics;
 
+  /** Whether the policy scales on connections (a warning for multiplexed target groups). */
+  private readonly scalesOnConnections: boolean;
+
   constructor(scope: Construct, id: string, props: FastAutoscalerProps) {
     super(scope, id);
     // Plain JavaScript (and a Python or Java caller passing null) reaches here without the type checker.
@@ -334,25 +348,27 @@ export class FastAutoscaler extends Construct {
     if (!appContainer) {
       throw new Error('`appContainer` is required: the task definition of `service` has no default container');
     }
-    const appPort = props.appPort ?? appContainer.portMappings[0]?.containerPort;
-    if (appPort === undefined) {
-      throw new Error(`\`appPort\` is required: the container \`${appContainer.containerName}\` has no port mapping`);
-    }
-    const proxyPort = props.proxyPort ?? 8012;
-    const statusPort = props.statusPort ?? 8022;
     const minTasks = props.minTasks ?? 1;
     const maxTasks = props.maxTasks;
     const interval = props.interval ?? Duration.seconds(3);
     const scaleInWindow = props.scaleInWindow ?? Duration.minutes(5);
     const maxFailedScrapeRatio = props.maxFailedScrapeRatio ?? 0.5;
-    const proxyTimeout = props.proxyTimeout ?? Duration.seconds(DEFAULT_PROXY_TIMEOUT_SECONDS);
     const reservedConcurrency = props.controllerReservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const { source, errors: sourceErrors } = metricSourceOf(props);
+    const prepared = source._prepare({
+      scope: this,
+      taskDefinition,
+      appContainer,
+      appPort: props.appPort,
+      metric: props.policy.metric.name as MetricName,
+      series: props.policy.metric._series,
+      logRetention,
+    });
 
     const errors = [
-      ...checkPort('appPort', appPort),
-      ...checkPort('proxyPort', proxyPort),
-      ...checkPort('statusPort', statusPort),
-      ...checkDistinctPorts({ appPort, proxyPort, statusPort }),
+      ...sourceErrors,
+      ...prepared.errors,
       ...(minTasks === 0
         ? ['`minTasks` must be a whole number from 1 to 5000, got 0: with no task running there is no load to measure, so the autoscaler could never scale out again']
         : checkWhole('minTasks', minTasks, 1, 5000)),
@@ -361,8 +377,6 @@ export class FastAutoscaler extends Construct {
       ...checkDuration('interval', interval, 1, 60),
       ...checkDuration('scaleInWindow', scaleInWindow, Math.max(1, safeSeconds(interval) ?? 1), 3600),
       ...checkRatio('maxFailedScrapeRatio', maxFailedScrapeRatio),
-      ...checkDuration('proxyTimeout', proxyTimeout, 1, 86400),
-      ...checkBodySize('proxyMaxRequestBodySize', props.proxyMaxRequestBodySize),
       ...checkWhole('controllerReservedConcurrency', reservedConcurrency, 1, 1000),
       ...(props.reserveControllerConcurrency === false && props.controllerReservedConcurrency !== undefined
         ? [`\`controllerReservedConcurrency\` (${props.controllerReservedConcurrency}) must not be set when \`reserveControllerConcurrency\` is false`]
@@ -379,22 +393,14 @@ export class FastAutoscaler extends Construct {
       throw new Error(`Invalid FastAutoscaler props:\n  ${errors.join('\n  ')}`);
     }
 
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const policy = props.policy._render();
-    this.proxyContainer = addProxySidecar({
-      taskDefinition,
-      appContainer,
-      appPort,
-      proxyPort,
-      statusPort,
-      image: props.proxyImage ?? ecs.ContainerImage.fromRegistry(DEFAULT_PROXY_IMAGE),
-      logRetention,
-      timeoutSeconds: proxyTimeout.toSeconds(),
-      maxRequestBodyBytes: props.proxyMaxRequestBodySize?.toBytes(),
-      // Only the default image is known to understand the early_hints directive.
-      earlyHints: props.proxyImage === undefined,
-    });
-    this.loadBalancerTarget = service.loadBalancerTarget({ containerName: PROXY_CONTAINER_NAME, containerPort: proxyPort });
+    this.scalesOnConnections = policy.metric === 'ACTIVE_CONNECTIONS';
+    // Only now, with every prop checked, does the task definition change.
+    const attached = prepared.attach();
+    const statusPort = attached.statusPort;
+    if (attached.config.type === 'nginxProxy') this.proxyContainer = attached.sidecar;
+    if (attached.config.type === 'taskAgent') this.agentContainer = attached.sidecar;
+    this.loadBalancerTarget = service.loadBalancerTarget({ containerName: attached.targetContainerName, containerPort: attached.targetPort });
 
     const loop = new ControlLoop(this, 'ControlLoop', {
       service,
@@ -413,6 +419,7 @@ export class FastAutoscaler extends Construct {
         scaleInEnabled: !(props.disableScaleIn ?? true),
         scaleInWindowSeconds: scaleInWindow.toSeconds(),
         maxFailedScrapeRatio,
+        source: attached.config,
         statusPort,
         dryRun: props.dryRun ?? false,
       },
@@ -458,9 +465,11 @@ export class FastAutoscaler extends Construct {
       }).dashboard;
     }
 
-    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, appPort, statusPort) });
-    // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
-    this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, proxyPort) });
+    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, attached.targetPort, statusPort, attached.config.type) });
+    if (attached.config.type === 'nginxProxy') {
+      // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
+      this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, attached.targetPort) });
+    }
   }
 
   /**
@@ -569,7 +578,7 @@ export class FastAutoscaler extends Construct {
    * Late checks, once the whole app is built: a fixed desired count and a load balancer
    * that bypasses the proxy are legal, but almost never what the user wants.
    */
-  private warnAboutService(service: ecs.BaseService, appContainerName: string, appPort: number, statusPort: number): string[] {
+  private warnAboutService(service: ecs.BaseService, appContainerName: string, appPort: number, statusPort: number, source: SourceType): string[] {
     const cfn = service.node.defaultChild as ecs.CfnService;
     if (cfn.desiredCount !== undefined) {
       Annotations.of(this).addWarningV2('cdk-fast-autoscaler:fixedDesiredCount',
@@ -577,10 +586,16 @@ export class FastAutoscaler extends Construct {
     }
     // The L1 property, resolved, in its camelCase (L1) form.
     const loadBalancers = Stack.of(this).resolve(cfn.loadBalancers) as ecs.CfnService.LoadBalancerProperty[] | undefined;
-    for (const lb of loadBalancers ?? []) {
+    for (const lb of source === 'nginxProxy' ? loadBalancers ?? [] : []) {
       if (lb.containerName === appContainerName) {
         Annotations.of(this).addWarningV2('cdk-fast-autoscaler:proxyBypassed',
           `A load balancer targets the app container \`${appContainerName}\` on port ${lb.containerPort ?? appPort} directly, bypassing the proxy: the autoscaler does not see that traffic. Use \`loadBalancerTarget\` instead.`);
+      }
+    }
+    if (source === 'taskAgent' && this.scalesOnConnections) {
+      for (const tg of multiplexedTargetGroups(service, appContainerName)) {
+        Annotations.of(this).addWarningV2('cdk-fast-autoscaler:multiplexedConnections',
+          `The target group ${tg.path} speaks ${tg.protocol} to the app: the load balancer multiplexes many requests on few connections, so ACTIVE_CONNECTIONS says little about the load. Scale on ScalingMetric.CPU_UTILIZATION, or on the app's own in-flight gauge with MetricSource.prometheus().`);
       }
     }
     for (const target of applicationAutoScalingTargets(service)) {
@@ -595,52 +610,32 @@ export class FastAutoscaler extends Construct {
   }
 }
 
-function checkPort(prop: string, port: number): string[] {
-  if (Token.isUnresolved(port)) return [];
-  return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [`\`${prop}\` must be a whole number from 1 to 65535, got ${port}`];
-}
 
-function checkDistinctPorts(ports: Record<string, number>): string[] {
-  const entries = Object.entries(ports).filter(([, p]) => !Token.isUnresolved(p));
-  const errors: string[] = [];
-  entries.forEach(([a, pa], i) => {
-    for (const [b, pb] of entries.slice(i + 1)) {
-      if (pa === pb) errors.push(`\`${a}\` and \`${b}\` must differ, both are ${pa}`);
-    }
-  });
-  return errors;
-}
+/** The deprecated proxy props, by the name of their new home in `MetricSource.nginxProxy()`. */
+const DEPRECATED_PROXY_PROPS = {
+  proxyPort: 'proxyPort', statusPort: 'statusPort', proxyImage: 'image', proxyTimeout: 'timeout', proxyMaxRequestBodySize: 'maxRequestBodySize',
+} as const;
 
-function checkWhole(prop: string, value: number, min: number, max: number): string[] {
-  if (Token.isUnresolved(value)) return [];
-  return Number.isInteger(value) && value >= min && value <= max ? [] : [`\`${prop}\` must be a whole number from ${min} to ${max}, got ${value}`];
-}
-
-function checkBodySize(prop: string, size: Size | undefined): string[] {
-  if (size === undefined) return [];
-  if (size.isUnresolved()) return [`\`${prop}\` must be known at synthesis, got a token`];
-  const bytes = size.toBytes({ rounding: SizeRoundingBehavior.NONE });
-  return Number.isInteger(bytes) && bytes >= 1 ? [] : [`\`${prop}\` must be whole bytes, at least 1, got ${bytes} bytes`];
-}
-
-function checkRatio(prop: string, value: number): string[] {
-  return Number.isFinite(value) && value >= 0 && value <= 1 ? [] : [`\`${prop}\` must be from 0 to 1, got ${value}`];
-}
-
-/** The duration in whole seconds, or undefined when it is a token or not whole. */
-function safeSeconds(d: Duration): number | undefined {
-  if (d.isUnresolved()) return undefined;
-  const ms = d.toMilliseconds();
-  return ms % 1000 === 0 ? ms / 1000 : undefined;
-}
-
-function checkDuration(prop: string, d: Duration, minSeconds: number, maxSeconds: number): string[] {
-  if (d.isUnresolved()) {
-    return [`\`${prop}\` must be known at synthesis, got a token`];
+/**
+ * The metric source: `metricSource`, or the nginx proxy built from the deprecated top-level
+ * proxy props (which keep working alone, never beside `metricSource`).
+ */
+function metricSourceOf(props: FastAutoscalerProps): { source: MetricSource; errors: string[] } {
+  const legacy = (Object.keys(DEPRECATED_PROXY_PROPS) as Array<keyof typeof DEPRECATED_PROXY_PROPS>).filter(k => props[k] !== undefined);
+  if (props.metricSource !== undefined && props.metricSource !== null) {
+    return {
+      source: props.metricSource,
+      errors: legacy.map(k => `\`${k}\` (deprecated) must not be set beside \`metricSource\`: pass it as MetricSource.nginxProxy({ ${DEPRECATED_PROXY_PROPS[k]} })`),
+    };
   }
-  const seconds = safeSeconds(d);
-  if (seconds === undefined || seconds < minSeconds || seconds > maxSeconds) {
-    return [`\`${prop}\` must be whole seconds from ${minSeconds} to ${maxSeconds}, got ${d.toHumanString()}`];
-  }
-  return [];
+  return {
+    source: MetricSource.nginxProxy({
+      proxyPort: props.proxyPort,
+      statusPort: props.statusPort,
+      image: props.proxyImage,
+      timeout: props.proxyTimeout,
+      maxRequestBodySize: props.proxyMaxRequestBodySize,
+    }),
+    errors: [],
+  };
 }

@@ -1,2 +1,3 @@
 export * from './fast-autoscaler';
+export * from './metric-sources/metric-source';
 export * from './scaling-policy';

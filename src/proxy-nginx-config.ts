@@ -44,8 +44,10 @@ export interface ProxyNginxConfigOptions {
   readonly maxRequestBodyBytes?: number;
   /** Bind only this address (the emulator gives each task its own loopback IP). @default all addresses */
   readonly listenAddress?: string;
-  /** Where nginx keeps its pid and temporary files (the emulator runs unprivileged). @default the image's defaults */
+  /** Where nginx keeps its pid and temporary files (a task volume: the root filesystem is read-only). @default the image's defaults */
   readonly runtimeDir?: string;
+  /** Where nginx writes its errors. @default /dev/stderr (the container's log) */
+  readonly errorLog?: string;
   /** @default auto */
   readonly workerProcesses?: number;
   /**
@@ -68,7 +70,7 @@ export function renderProxyNginxConfig(o: ProxyNginxConfigOptions): string {
   const app = `${o.appHost ?? '127.0.0.1'}:${o.appPort}`;
   const lines = [
     `worker_processes ${o.workerProcesses ?? 'auto'};`,
-    `error_log ${dir ? `${dir}/error.log` : '/dev/stderr'} warn;`,
+    `error_log ${o.errorLog ?? '/dev/stderr'} warn;`,
     ...(dir ? [`pid ${dir}/nginx.pid;`] : []),
     'events {',
     // A proxied request holds two connections (load balancer and app).

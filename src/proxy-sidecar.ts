@@ -2,14 +2,28 @@ import { CfnResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { renderProxyNginxConfig, STATUS_PATH } from './proxy-nginx-config';
 
 /** The proxy container's name in the task definition. */
 export const PROXY_CONTAINER_NAME = 'fast-autoscaler-proxy';
 
+/** The container that writes the proxy's configuration before it starts. */
+export const PROXY_INIT_CONTAINER_NAME = 'fast-autoscaler-proxy-init';
+
 /** The environment variable through which the task definition hands nginx its configuration. */
-const CONFIG_VARIABLE = 'FAST_AUTOSCALER_NGINX_CONF';
+export const CONFIG_VARIABLE = 'FAST_AUTOSCALER_NGINX_CONF';
+
+/** The task volume that holds the proxy's configuration, pid file and temporary files. */
+export const PROXY_VOLUME = 'fast-autoscaler-proxy';
+/** Where both containers mount it. */
+export const PROXY_VOLUME_PATH = '/fast-autoscaler';
+/** nginx's configuration on the volume. */
+export const PROXY_CONFIG_PATH = `${PROXY_VOLUME_PATH}/nginx.conf`;
+/** nginx's pid file and temporary paths on the volume. */
+export const PROXY_RUNTIME_DIR = `${PROXY_VOLUME_PATH}/run`;
+/** The official nginx image's `nginx` user: the proxy never runs as root. */
+export const PROXY_USER = '101:101';
 
 export interface ProxySidecarOptions {
   readonly taskDefinition: ecs.TaskDefinition;
@@ -33,7 +47,7 @@ export interface ProxySidecarOptions {
  * from the task definition itself (the configuration travels in an environment variable
  * and is written out before nginx starts), so deploying needs no Docker build.
  */
-export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition {
+export function addProxySidecar(scope: Construct, o: ProxySidecarOptions): ecs.ContainerDefinition {
   const config = renderProxyNginxConfig({
     proxyPort: o.proxyPort,
     statusPort: o.statusPort,
@@ -41,19 +55,49 @@ export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition
     timeoutSeconds: o.timeoutSeconds,
     maxRequestBodyBytes: o.maxRequestBodyBytes,
     earlyHints: o.earlyHints,
+    runtimeDir: PROXY_RUNTIME_DIR,
   });
+  // Fargate's task volumes are owned by root, mode 0755 (AWS documents it for bind mounts),
+  // so a container of the non-root user cannot write to one. A first container writes the
+  // configuration and opens a directory for nginx's pid and temporary files, then exits:
+  // root only for that, with every capability dropped (the owner of a directory needs none
+  // to write into it or change its mode) and a read-only root filesystem.
+  o.taskDefinition.addVolume({ name: PROXY_VOLUME });
+  const mount: ecs.MountPoint = { sourceVolume: PROXY_VOLUME, containerPath: PROXY_VOLUME_PATH, readOnly: false };
+  const noCapabilities = (id: string) => {
+    const p = new ecs.LinuxParameters(scope, id);
+    p.dropCapabilities(ecs.Capability.ALL);
+    return p;
+  };
+  const logging = ecs.LogDrivers.awsLogs({ streamPrefix: PROXY_CONTAINER_NAME, logRetention: o.logRetention });
+  const init = o.taskDefinition.addContainer(PROXY_INIT_CONTAINER_NAME, {
+    image: o.image,
+    essential: false,
+    user: '0',
+    readonlyRootFilesystem: true,
+    linuxParameters: noCapabilities('ProxyInitLinuxParameters'),
+    entryPoint: ['/bin/sh', '-c'],
+    command: [`printenv ${CONFIG_VARIABLE} > ${PROXY_CONFIG_PATH} && mkdir -p ${PROXY_RUNTIME_DIR} && chmod 1777 ${PROXY_RUNTIME_DIR}`],
+    environment: { [CONFIG_VARIABLE]: config },
+    memoryReservationMiB: 16,
+    logging,
+  });
+  init.addMountPoints(mount);
   const proxy = o.taskDefinition.addContainer(PROXY_CONTAINER_NAME, {
     image: o.image,
     essential: true,
-    entryPoint: ['/bin/sh', '-c'],
-    command: [`printenv ${CONFIG_VARIABLE} > /etc/nginx/nginx.conf && exec nginx -g 'daemon off;'`],
-    environment: { [CONFIG_VARIABLE]: config },
+    user: PROXY_USER,
+    readonlyRootFilesystem: true,
+    linuxParameters: noCapabilities('ProxyLinuxParameters'),
+    // `-e stderr`: nginx opens its error log before reading the configuration.
+    entryPoint: ['nginx'],
+    command: ['-e', 'stderr', '-c', PROXY_CONFIG_PATH, '-g', 'daemon off;'],
     portMappings: [
       { containerPort: o.proxyPort, protocol: ecs.Protocol.TCP, name: 'fast-autoscaler-proxy' },
       { containerPort: o.statusPort, protocol: ecs.Protocol.TCP, name: 'fast-autoscaler-status' },
     ],
     memoryReservationMiB: 32,
-    logging: ecs.LogDrivers.awsLogs({ streamPrefix: PROXY_CONTAINER_NAME, logRetention: o.logRetention }),
+    logging,
     healthCheck: {
       command: ['CMD-SHELL', proxyHealthCheckCommand(o.statusPort)],
       interval: Duration.seconds(10),
@@ -62,8 +106,12 @@ export function addProxySidecar(o: ProxySidecarOptions): ecs.ContainerDefinition
       startPeriod: Duration.seconds(10),
     },
   });
+  proxy.addMountPoints(mount);
   // The proxy only forwards once the app has started; the app stays essential as it was.
-  proxy.addContainerDependencies({ container: o.appContainer, condition: ecs.ContainerDependencyCondition.START });
+  proxy.addContainerDependencies(
+    { container: init, condition: ecs.ContainerDependencyCondition.SUCCESS },
+    { container: o.appContainer, condition: ecs.ContainerDependencyCondition.START },
+  );
   return proxy;
 }
 

@@ -1,8 +1,11 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import { LIMITS, MetricName, PolicyConfig } from './controller/controller-config';
+import { LIMITS, MetricName, PolicyConfig, PROMETHEUS_LABEL_NAME, PROMETHEUS_NAME, PrometheusSeries } from './controller/controller-config';
 
 /**
- * What the controller measures on every task, read from the proxy's nginx stub_status.
+ * What the controller measures on every task. Each metric is read by some metric sources
+ * (`metricSource`): the proxy's nginx stub_status gives connections, requests in flight and
+ * requests per second; the task agent connections, CPU and memory; Prometheus the app's own
+ * gauges and counters.
  */
 export class ScalingMetric {
   /**
@@ -10,6 +13,40 @@ export class ScalingMetric {
    * status request's own). Includes idle keep-alive connections from the load balancer.
    */
   public static readonly ACTIVE_CONNECTIONS = new ScalingMetric('ACTIVE_CONNECTIONS');
+
+  /**
+   * The task's CPU use, as a percentage of its task-level CPU (100 = every vCPU the task has),
+   * from the task metadata endpoint's last one-second sample (read by the task agent).
+   */
+  public static readonly CPU_UTILIZATION = new ScalingMetric('CPU_UTILIZATION');
+
+  /**
+   * The task's memory use less its inactive file cache, as a percentage of its task-level
+   * memory (read by the task agent).
+   */
+  public static readonly MEMORY_UTILIZATION = new ScalingMetric('MEMORY_UTILIZATION');
+
+  /**
+   * A gauge of the app's own Prometheus exposition (requests in flight, queue depth, busy
+   * workers), read by `MetricSource.prometheus`: the samples named `name` whose labels include
+   * every pair of `labels`, summed per task. A task whose exposition has no such sample is unread.
+   * @param name the sample name exactly as exposed, e.g. `http_requests_in_flight`
+   * @param labels label values the samples must have, e.g. `{ route: '/api' }`
+   */
+  public static prometheusGauge(name: string, labels?: { [name: string]: string }): ScalingMetric {
+    return new ScalingMetric('PROMETHEUS_GAUGE', checkSeries('ScalingMetric.prometheusGauge', name, labels));
+  }
+
+  /**
+   * A counter of the app's own Prometheus exposition, as a rate per second between ticks
+   * (read by `MetricSource.prometheus`), with the care `REQUESTS_PER_SECOND` takes: no rate
+   * without a baseline, over a gap too short or too long, or across a restart.
+   * @param name the sample name exactly as exposed, e.g. `http_requests_total`
+   * @param labels label values the samples must have, e.g. `{ code: '200' }`
+   */
+  public static prometheusCounter(name: string, labels?: { [name: string]: string }): ScalingMetric {
+    return new ScalingMetric('PROMETHEUS_COUNTER', checkSeries('ScalingMetric.prometheusCounter', name, labels));
+  }
 
   /**
    * Requests being read or answered right now (stub_status Reading + Writing, minus the
@@ -22,10 +59,31 @@ export class ScalingMetric {
    */
   public static readonly REQUESTS_PER_SECOND = new ScalingMetric('REQUESTS_PER_SECOND');
 
+  /** The Prometheus samples this metric sums, for the two Prometheus metrics. @internal */
+  public readonly _series?: PrometheusSeries;
+
   /**
    * @param name the metric's name, as the controller and its logs know it
    */
-  private constructor(public readonly name: string) {}
+  private constructor(public readonly name: string, series?: PrometheusSeries) {
+    this._series = series;
+  }
+}
+
+function checkSeries(factory: string, name: string, labels: { [name: string]: string } | undefined): PrometheusSeries {
+  if (typeof name !== 'string' || !PROMETHEUS_NAME.test(name)) {
+    throw new Error(`\`name\` of ${factory}() must be a Prometheus metric name (letters, digits, _ and :, not beginning with a digit), got ${JSON.stringify(name)}`);
+  }
+  const pairs = Object.entries(labels ?? {});
+  for (const [label, value] of pairs) {
+    if (!PROMETHEUS_LABEL_NAME.test(label)) {
+      throw new Error(`\`labels\` of ${factory}() must have Prometheus label names (letters, digits and _, not beginning with a digit or __), got ${JSON.stringify(label)}`);
+    }
+    if (typeof value !== 'string') {
+      throw new Error(`\`labels.${label}\` of ${factory}() must be a string, got ${JSON.stringify(value)}`);
+    }
+  }
+  return { name, labels: Object.fromEntries(pairs) };
 }
 
 /**

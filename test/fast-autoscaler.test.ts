@@ -5,7 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { renderedControllerConfig } from './support/controller-config-fixture';
 import { fargateService, typicalStack } from './support/typical-stack';
-import { DEFAULT_PROXY_IMAGE } from '../src/fast-autoscaler';
+import { DEFAULT_PROXY_IMAGE } from '../src/metric-sources/metric-source';
 
 const controllerConfig = renderedControllerConfig;
 
@@ -14,23 +14,42 @@ describe('FastAutoscaler resources', () => {
   const template = Template.fromStack(stack);
 
   test('adds the nginx proxy sidecar, configured from the task definition, with the app kept essential', () => {
+    const noCapabilities = { Capabilities: { Drop: ['ALL'] } };
+    const volume = [{ SourceVolume: 'fast-autoscaler-proxy', ContainerPath: '/fast-autoscaler', ReadOnly: false }];
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Volumes: [{ Name: 'fast-autoscaler-proxy' }],
       ContainerDefinitions: Match.arrayWith([
         Match.objectLike({ Name: 'app', Essential: true }),
+        // The configuration is written to a task volume by a first container, root only for that, with no capabilities.
         Match.objectLike({
-          Name: 'fast-autoscaler-proxy',
+          Name: 'fast-autoscaler-proxy-init',
           Image: DEFAULT_PROXY_IMAGE,
-          Essential: true,
-          EntryPoint: ['/bin/sh', '-c'],
-          PortMappings: [
-            Match.objectLike({ ContainerPort: 8012, Protocol: 'tcp' }),
-            Match.objectLike({ ContainerPort: 8022, Protocol: 'tcp' }),
-          ],
-          DependsOn: [{ ContainerName: 'app', Condition: 'START' }],
+          Essential: false,
+          User: '0',
+          ReadonlyRootFilesystem: true,
+          LinuxParameters: noCapabilities,
+          MountPoints: volume,
           Environment: [{
             Name: 'FAST_AUTOSCALER_NGINX_CONF',
             Value: Match.stringLikeRegexp('server 127\\.0\\.0\\.1:80;[\\s\\S]*listen 8012 [\\s\\S]*listen 8022;[\\s\\S]*stub_status;'),
           }],
+        }),
+        // nginx itself: not root, a read-only root filesystem, no capabilities.
+        Match.objectLike({
+          Name: 'fast-autoscaler-proxy',
+          Image: DEFAULT_PROXY_IMAGE,
+          Essential: true,
+          User: '101:101',
+          ReadonlyRootFilesystem: true,
+          LinuxParameters: noCapabilities,
+          MountPoints: volume,
+          EntryPoint: ['nginx'],
+          Command: ['-e', 'stderr', '-c', '/fast-autoscaler/nginx.conf', '-g', 'daemon off;'],
+          PortMappings: [
+            Match.objectLike({ ContainerPort: 8012, Protocol: 'tcp' }),
+            Match.objectLike({ ContainerPort: 8022, Protocol: 'tcp' }),
+          ],
+          DependsOn: [{ ContainerName: 'fast-autoscaler-proxy-init', Condition: 'SUCCESS' }, { ContainerName: 'app', Condition: 'START' }],
         }),
       ]),
     });
@@ -82,6 +101,7 @@ describe('FastAutoscaler resources', () => {
       scaleInEnabled: false,
       scaleInWindowSeconds: 300,
       maxFailedScrapeRatio: 0.5,
+      source: { type: 'nginxProxy' },
       statusPort: 8022,
       runSeconds: 230,
       dryRun: false,
@@ -204,7 +224,7 @@ describe('FastAutoscaler options', () => {
 
   test('the app container and port can be named', () => {
     const { stack, autoscaler } = typicalStack({ props: { appPort: 8080 } });
-    expect(autoscaler.proxyContainer.containerName).toBe('fast-autoscaler-proxy');
+    expect(autoscaler.proxyContainer?.containerName).toBe('fast-autoscaler-proxy');
     Template.fromStack(stack).hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: Match.arrayWith([Match.objectLike({
         Environment: [{ Name: 'FAST_AUTOSCALER_NGINX_CONF', Value: Match.stringLikeRegexp('server 127\\.0\\.0\\.1:8080;') }],

@@ -7,9 +7,51 @@
 /** The name of the environment variable that carries the configuration. */
 export const CONFIG_ENV = 'FAST_AUTOSCALER_CONFIG';
 
-export type MetricName = 'ACTIVE_CONNECTIONS' | 'IN_FLIGHT_REQUESTS' | 'REQUESTS_PER_SECOND';
+export type MetricName =
+  | 'ACTIVE_CONNECTIONS' | 'IN_FLIGHT_REQUESTS' | 'REQUESTS_PER_SECOND'
+  | 'CPU_UTILIZATION' | 'MEMORY_UTILIZATION'
+  | 'PROMETHEUS_GAUGE' | 'PROMETHEUS_COUNTER';
 
-export const METRIC_NAMES: readonly MetricName[] = ['ACTIVE_CONNECTIONS', 'IN_FLIGHT_REQUESTS', 'REQUESTS_PER_SECOND'];
+export const METRIC_NAMES: readonly MetricName[] = [
+  'ACTIVE_CONNECTIONS', 'IN_FLIGHT_REQUESTS', 'REQUESTS_PER_SECOND', 'CPU_UTILIZATION', 'MEMORY_UTILIZATION',
+  'PROMETHEUS_GAUGE', 'PROMETHEUS_COUNTER',
+];
+
+/** Where each task's load is read. */
+export type SourceType = 'nginxProxy' | 'taskAgent' | 'prometheus';
+
+/** The metrics each source reads: the construct refuses any other pair, and so does the controller. */
+export const SOURCE_METRICS: Readonly<Record<SourceType, readonly MetricName[]>> = {
+  nginxProxy: ['ACTIVE_CONNECTIONS', 'IN_FLIGHT_REQUESTS', 'REQUESTS_PER_SECOND'],
+  taskAgent: ['ACTIVE_CONNECTIONS', 'CPU_UTILIZATION', 'MEMORY_UTILIZATION'],
+  prometheus: ['PROMETHEUS_GAUGE', 'PROMETHEUS_COUNTER'],
+};
+
+/** The sources that read a metric, for error messages. */
+export function sourcesOf(metric: MetricName): SourceType[] {
+  return (Object.keys(SOURCE_METRICS) as SourceType[]).filter(s => SOURCE_METRICS[s].includes(metric));
+}
+
+/** One Prometheus series family: its samples named `name` whose labels include every pair of `labels`. */
+export interface PrometheusSeries {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A metric name as the Prometheus text format allows it, and a label name (names beginning `__` are reserved). */
+export const PROMETHEUS_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export const PROMETHEUS_LABEL_NAME = /^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export type SourceConfig =
+  | { readonly type: 'nginxProxy' }
+  | { readonly type: 'taskAgent' }
+  | {
+    readonly type: 'prometheus';
+    /** The exposition's path on `statusPort`, e.g. /metrics. */
+    readonly path: string;
+    /** What the policy's PROMETHEUS_GAUGE or PROMETHEUS_COUNTER sums. */
+    readonly series: PrometheusSeries;
+  };
 
 export interface StepConfig {
   readonly threshold: number;
@@ -44,6 +86,9 @@ export interface ControllerConfig {
   readonly scaleInWindowSeconds: number;
   /** The share of scrapes (0..1) that may fail before the controller holds. */
   readonly maxFailedScrapeRatio: number;
+  /** Where each task's load is read, and how. */
+  readonly source: SourceConfig;
+  /** The port on each task where the load is read: the proxy's or the agent's status port, or the app's metrics port. */
   readonly statusPort: number;
   /** How long one state-machine run drives the service before it ends. */
   readonly runSeconds: number;
@@ -116,6 +161,7 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
     scaleInWindowSeconds: whole('scaleInWindowSeconds',
       [Number.isInteger(intervalSeconds) && intervalSeconds >= 1 ? intervalSeconds : 1, LIMITS.scaleInWindowSecondsMax]),
     maxFailedScrapeRatio: ratio as number,
+    source: parseSource(c.source, errors),
     statusPort: whole('statusPort', LIMITS.statusPort),
     runSeconds: whole('runSeconds', LIMITS.runSeconds),
     dryRun: bool('dryRun'),
@@ -123,6 +169,9 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
   if (errors.length === 0) {
     if (config.minTasks > config.maxTasks) {
       errors.push(`${CONFIG_ENV}.minTasks (${config.minTasks}) is above maxTasks (${config.maxTasks})`);
+    }
+    if (!SOURCE_METRICS[config.source.type].includes(config.policy.metric)) {
+      errors.push(`${CONFIG_ENV}.policy.metric ${config.policy.metric} is not read by the source ${config.source.type}; it reads ${SOURCE_METRICS[config.source.type].join(', ')}`);
     }
     if (config.policy.type === 'steps') {
       config.policy.steps.forEach((step, i) => {
@@ -134,6 +183,35 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
   }
   if (errors.length > 0) throw new Error(`invalid ${CONFIG_ENV}:\n  ${errors.join('\n  ')}`);
   return config;
+}
+
+function parseSource(raw: unknown, errors: string[]): SourceConfig {
+  const source = raw as Record<string, unknown> | undefined;
+  const at = `${CONFIG_ENV}.source`;
+  if (!source || typeof source !== 'object') {
+    errors.push(`${at} must be an object, got ${JSON.stringify(raw)}`);
+    return { type: 'nginxProxy' };
+  }
+  if (source.type === 'nginxProxy' || source.type === 'taskAgent') return { type: source.type };
+  if (source.type !== 'prometheus') {
+    errors.push(`${at}.type must be nginxProxy, taskAgent or prometheus, got ${JSON.stringify(source.type)}`);
+    return { type: 'nginxProxy' };
+  }
+  const path = source.path;
+  if (typeof path !== 'string' || !/^\/[\x21-\x7e]*$/.test(path)) {
+    errors.push(`${at}.path must be an absolute path of printable ASCII without spaces, got ${JSON.stringify(path)}`);
+  }
+  const series = source.series as { name?: unknown; labels?: unknown } | undefined;
+  const name = series?.name;
+  if (typeof name !== 'string' || !PROMETHEUS_NAME.test(name)) {
+    errors.push(`${at}.series.name must be a Prometheus metric name (${PROMETHEUS_NAME.source}), got ${JSON.stringify(name)}`);
+  }
+  const labels = series?.labels;
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels)
+    || !Object.entries(labels).every(([k, v]) => PROMETHEUS_LABEL_NAME.test(k) && typeof v === 'string')) {
+    errors.push(`${at}.series.labels must map label names (${PROMETHEUS_LABEL_NAME.source}) to strings, got ${JSON.stringify(labels)}`);
+  }
+  return { type: 'prometheus', path: path as string, series: { name: name as string, labels: labels as Record<string, string> } };
 }
 
 function parsePolicy(p: unknown, errors: string[]): PolicyConfig {

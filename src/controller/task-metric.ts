@@ -1,14 +1,23 @@
 import { MetricName } from './controller-config';
-import { StubStatus } from './stub-status';
+import { TaskReading } from './task-reading';
 
 /** A task's request counter as last read: [requests, epoch ms, the run whose tick read it]. */
 export type Counter = readonly [number, number, string?];
 
-export interface TaskSample {
+export interface TaskSample extends TaskReading {
   readonly taskId: string;
-  readonly status: StubStatus;
-  /** When the page arrived, epoch ms. */
+  /** When the answer arrived, epoch ms. */
   readonly at: number;
+}
+
+/**
+ * The counter a rate metric grows from: stub_status's request counter (which each read of
+ * ours adds one to), or the app's own Prometheus counter (which our reads do not touch).
+ */
+function counterOf(sample: TaskSample): { value: number; countsOwnReads: boolean } | undefined {
+  if (sample.status) return { value: sample.status.requests, countsOwnReads: true };
+  if (sample.value !== undefined) return { value: sample.value, countsOwnReads: false };
+  return undefined;
 }
 
 export interface TaskMetric {
@@ -40,36 +49,51 @@ export function rateGaps(intervalSeconds: number): RateGaps {
 }
 
 /**
- * One task's value of the metric. The status request is subtracted: it is an open
- * connection being written to, and it adds one to the request counter.
+ * One task's value of the metric; undefined when the reading cannot give it (no baseline for
+ * a rate yet, a container's first second of stats, a source that does not read it).
+ *
+ * From stub_status, the status request is subtracted: it is an open connection being written
+ * to, and it adds one to the request counter.
  *
  * A draining task (being stopped) gets no new connections from the load balancer; its
  * idle keep-alive ones ("Waiting") stay open until they time out while the same clients
  * open new ones on the remaining tasks, so for it only busy connections count: counting
  * the idle ones would scale out again after every scale-in and double the load during a
- * deployment.
+ * deployment. The agent cannot tell busy connections from idle ones, so a draining task's
+ * connections count for nothing there (its CPU and memory count as measured).
  */
 export function taskMetric(
   metric: MetricName, sample: TaskSample, previous: Counter | undefined, gaps: RateGaps, draining = false, runId?: string,
 ): TaskMetric {
   const s = sample.status;
+  const known = (value: number | undefined): TaskMetric => ({ taskId: sample.taskId, value, variance: 0 });
   switch (metric) {
     case 'ACTIVE_CONNECTIONS':
-      return { taskId: sample.taskId, value: Math.max(0, (draining ? s.reading + s.writing : s.active) - 1), variance: 0 };
+      if (s) return known(Math.max(0, (draining ? s.reading + s.writing : s.active) - 1));
+      return known(sample.connections === undefined ? undefined : draining ? 0 : sample.connections);
     case 'IN_FLIGHT_REQUESTS':
-      return { taskId: sample.taskId, value: Math.max(0, s.reading + s.writing - 1), variance: 0 };
-    case 'REQUESTS_PER_SECOND': {
-      if (!previous) return { taskId: sample.taskId, value: undefined, variance: 0 };
+      return known(s ? Math.max(0, s.reading + s.writing - 1) : undefined);
+    case 'CPU_UTILIZATION':
+      return known(sample.cpuPercent);
+    case 'MEMORY_UTILIZATION':
+      return known(sample.memoryPercent);
+    case 'PROMETHEUS_GAUGE':
+      return known(sample.value);
+    case 'REQUESTS_PER_SECOND':
+    case 'PROMETHEUS_COUNTER': {
+      const counter = counterOf(sample);
+      if (!previous || !counter) return known(undefined);
       const [prevRequests, prevAt] = previous;
       const gapMs = sample.at - prevAt;
-      // A counter that went down means nginx restarted inside the task: the rate since
+      // A counter that went down means the process restarted inside the task: the rate since
       // the restart is unknown. A gap outside the usable range gives no rate either.
-      if (s.requests < prevRequests || gapMs < gaps.minMs || gapMs > gaps.maxMs) return { taskId: sample.taskId, value: undefined, variance: 0 };
-      // Each reading adds one request of its own to the counter. A baseline another run's
-      // tick left has one more read after it: the new run's first tick, which may have run on
-      // another Lambda instance (a run handover, once a minute).
+      if (counter.value < prevRequests || gapMs < gaps.minMs || gapMs > gaps.maxMs) return known(undefined);
+      // Each stub_status reading adds one request of its own to the counter. A baseline another
+      // run's tick left has one more read after it: the new run's first tick, which may have run
+      // on another Lambda instance (a run handover, once a minute).
       const foreignReads = previous[2] !== undefined && runId !== undefined && previous[2] !== runId ? 1 : 0;
-      const served = Math.max(0, s.requests - prevRequests - 1 - foreignReads);
+      const own = counter.countsOwnReads ? 1 + foreignReads : 0;
+      const served = Math.max(0, counter.value - prevRequests - own);
       const seconds = gapMs / 1000;
       return { taskId: sample.taskId, value: served / seconds, variance: served / (seconds * seconds) };
     }
@@ -112,14 +136,16 @@ export class RequestCounters {
       if (!listed.has(taskId)) this.byTask.delete(taskId);
     }
     for (const s of samples) {
+      const counter = counterOf(s);
+      if (!counter) continue;
       const previous = this.byTask.get(s.taskId);
       // A clock that stepped back (negative gap) starts a new baseline rather than keeping one from the "future".
       const gapMs = previous ? s.at - previous[1] : Infinity;
-      const tooSoon = previous !== undefined && s.status.requests >= previous[0] && gapMs >= 0 && gapMs < gaps.minMs;
-      if (!tooSoon) this.byTask.set(s.taskId, [s.status.requests, s.at, this.runId]);
+      const tooSoon = previous !== undefined && counter.value >= previous[0] && gapMs >= 0 && gapMs < gaps.minMs;
+      if (!tooSoon) this.byTask.set(s.taskId, [counter.value, s.at, this.runId]);
       // The kept baseline now has one more status request of ours after it, which the
       // next rate must not count as the app's; it is this run's read, not a foreign one.
-      else this.byTask.set(s.taskId, [previous[0] + 1, previous[1], this.runId]);
+      else if (counter.countsOwnReads) this.byTask.set(s.taskId, [previous[0] + 1, previous[1], this.runId]);
     }
   }
 }

@@ -8,6 +8,7 @@ import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
+import { readerFor } from './task-reading';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
 import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './task-metric';
 
@@ -121,7 +122,7 @@ export function tickBudgetMs(config: ControllerConfig): number {
 /** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
 export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
   const deadlineMs = Math.min(2500, Math.max(500, config.intervalSeconds * 1000 * 0.5));
-  return { port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: 256 };
+  return { port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: 256, reader: readerFor(config) };
 }
 
 export async function runTick(config: ControllerConfig, event: TickEvent, deps: TickDeps): Promise<TickReport> {
@@ -187,7 +188,8 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   let failedScrapes = discovery.unreachable.length;
   for (const r of scraped) {
     if (r.ok) {
-      samples.push({ taskId: r.taskId, status: r.status, at: r.at });
+      const { ok: _ok, ms: _ms, taskId, at, ...reading } = r;
+      samples.push({ ...reading, taskId, at });
     } else if (drainingIds.has(r.taskId)) {
       failures.push({ taskId: r.taskId, reason: r.reason, draining: true });
     } else {

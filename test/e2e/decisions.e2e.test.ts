@@ -43,7 +43,7 @@ async function holdRequests(c: LocalCluster, task: EmulatedTask, n: number): Pro
   const deadline = Date.now() + 10_000;
   for (;;) {
     const read = await scrapeOne({ taskId: task.id, address: task.address }, statusPort, 1000);
-    if (read.ok && read.status.writing >= n + 1) return;
+    if (read.ok && read.status !== undefined && read.status.writing >= n + 1) return;
     if (Date.now() > deadline) throw new Error(`${n} requests never got in flight on ${task.address}`);
     await new Promise(resolve => setTimeout(resolve, 50));
   }

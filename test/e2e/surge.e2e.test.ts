@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { renderProxyNginxConfig } from '../../src/proxy-nginx-config';
+import { PROXY_RUNTIME_DIR } from '../../src/proxy-sidecar';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
 
@@ -14,8 +15,10 @@ test('the emulated tasks run exactly the nginx configuration the task definition
   const { proxyPort, statusPort, nginxConfig } = proxyPorts(cluster.template);
   // The default image (nginx 1.30) gets `early_hints`, which Debian's nginx 1.22 here lacks;
   // the emulated tasks run the same configuration without that one line.
-  expect(nginxConfig).toBe(renderProxyNginxConfig({ proxyPort, statusPort, appPort: cluster.app.port, earlyHints: true }));
-  expect(nginxConfig.replace('    early_hints 1;\n', '')).toBe(renderProxyNginxConfig({ proxyPort, statusPort, appPort: cluster.app.port }));
+  // Only where the files live differs: the task's volume there, a temporary directory here.
+  const rendered = { proxyPort, statusPort, appPort: cluster.app.port, runtimeDir: PROXY_RUNTIME_DIR };
+  expect(nginxConfig).toBe(renderProxyNginxConfig({ ...rendered, earlyHints: true }));
+  expect(nginxConfig.replace('    early_hints 1;\n', '')).toBe(renderProxyNginxConfig(rendered));
 });
 
 test('a load step scales out within two ticks, to what the policy says, and notifies', async () => {

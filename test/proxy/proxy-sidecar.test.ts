@@ -5,28 +5,33 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_PROXY_IMAGE, FastAutoscaler, ScalingMetric, ScalingPolicy } from '../../src';
 import { DEFAULT_PROXY_TIMEOUT_SECONDS, renderProxyNginxConfig } from '../../src/proxy-nginx-config';
-import { PROXY_CONTAINER_NAME, proxyHealthCheckCommand } from '../../src/proxy-sidecar';
+import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME, PROXY_RUNTIME_DIR, proxyHealthCheckCommand } from '../../src/proxy-sidecar';
 import { fargateService, typicalStack } from '../support/typical-stack';
 
-function proxyContainer(template: Template): any {
+function proxyContainer(template: Template, name = PROXY_CONTAINER_NAME): any {
   const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition')) as any[];
-  return taskDefinition.Properties.ContainerDefinitions.find((c: any) => c.Name === PROXY_CONTAINER_NAME);
+  return taskDefinition.Properties.ContainerDefinitions.find((c: any) => c.Name === name);
+}
+
+/** The nginx configuration the task definition carries (to the container that writes it out). */
+function proxyConfig(template: Template): string {
+  return proxyContainer(template, PROXY_INIT_CONTAINER_NAME).Environment[0].Value;
 }
 
 describe('the configuration in the task definition', () => {
   test('is the renderer’s, with the construct’s defaults: the default image (nginx 1.30) passes 103 Early Hints on', () => {
     const { stack } = typicalStack();
-    const container = proxyContainer(Template.fromStack(stack));
-    expect(container.Image).toBe(DEFAULT_PROXY_IMAGE);
+    const template = Template.fromStack(stack);
+    expect(proxyContainer(template).Image).toBe(DEFAULT_PROXY_IMAGE);
     expect(DEFAULT_PROXY_IMAGE).toMatch(/^public\.ecr\.aws\/nginx\/nginx:1\.(29|[3-9]\d)[.-]/);
-    expect(container.Environment[0].Value).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80, earlyHints: true }));
-    expect(container.Environment[0].Value).toContain('    early_hints 1;\n');
+    expect(proxyConfig(template)).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80, earlyHints: true, runtimeDir: PROXY_RUNTIME_DIR }));
+    expect(proxyConfig(template)).toContain('    early_hints 1;\n');
   });
 
   test('another image gets no early_hints directive (nginx before 1.29 would refuse to start)', () => {
     const { stack } = typicalStack({ props: { proxyImage: ecs.ContainerImage.fromRegistry('nginx:1.22') } });
-    const config = proxyContainer(Template.fromStack(stack)).Environment[0].Value;
-    expect(config).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80 }));
+    const config = proxyConfig(Template.fromStack(stack));
+    expect(config).toBe(renderProxyNginxConfig({ proxyPort: 8012, statusPort: 8022, appPort: 80, runtimeDir: PROXY_RUNTIME_DIR }));
     expect(config).not.toMatch(/early_hints/);
   });
 
@@ -39,8 +44,8 @@ describe('the configuration in the task definition', () => {
 
   test('is the renderer’s with proxyTimeout and proxyMaxRequestBodySize', () => {
     const { stack } = typicalStack({ props: { proxyTimeout: Duration.minutes(2), proxyMaxRequestBodySize: Size.mebibytes(10) } });
-    const config = proxyContainer(Template.fromStack(stack)).Environment[0].Value;
-    const ports = { proxyPort: 8012, statusPort: 8022, appPort: 80 };
+    const config = proxyConfig(Template.fromStack(stack));
+    const ports = { proxyPort: 8012, statusPort: 8022, appPort: 80, runtimeDir: PROXY_RUNTIME_DIR };
     const expected = renderProxyNginxConfig({ ...ports, timeoutSeconds: 120, maxRequestBodyBytes: 10 * 1024 * 1024, earlyHints: true });
     expect(config).toBe(expected);
     expect(config).toContain('  client_max_body_size 10485760;\n');

@@ -27,6 +27,7 @@ export function controllerConfig(overrides: Partial<ControllerConfig> = {}): Con
     scaleInEnabled: false,
     scaleInWindowSeconds: 300,
     maxFailedScrapeRatio: 0.5,
+    source: { type: 'nginxProxy' },
     statusPort: 8022,
     runSeconds: 90,
     dryRun: false,

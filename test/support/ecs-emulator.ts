@@ -53,10 +53,27 @@ const REGION = 'eu-west-1';
 
 export type TaskStatus = 'PROVISIONING' | 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPED';
 
+/** One emulated task's running containers, whatever runs them. */
+export interface TaskContainers {
+  /** Where the task is reached: the controller reads it there, load arrives there. */
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * What runs an emulated task's containers. The default is one real nginx proxy on the task's
+ * own loopback address; a test of another metric source gives its own (an app and the task
+ * agent in a network namespace of their own, say).
+ */
+export interface TaskRuntime {
+  start(task: { readonly id: string; readonly arn: string; readonly address: string }): Promise<TaskContainers>;
+}
+
 export interface EmulatedTask {
   readonly id: string;
   readonly arn: string;
-  readonly address: string;
+  /** The task's private address (a runtime may give it another when the task starts). */
+  address: string;
   /** The task's last status. */
   status: TaskStatus;
   /** RUNNING until ECS is told to stop the task. */
@@ -64,7 +81,7 @@ export interface EmulatedTask {
   readonly createdAt: number;
   /** When it became RUNNING. */
   startedAt?: number;
-  nginx?: NginxTask;
+  containers?: TaskContainers;
 }
 
 export interface EcsCall {
@@ -106,6 +123,8 @@ export interface EcsEmulatorOptions {
    * listens on every task's address instead. @default true
    */
   readonly sidecars?: boolean;
+  /** What runs each task's containers. @default one nginx proxy per task, as `proxyPort`, `statusPort` and `appPort` say */
+  readonly runtime?: TaskRuntime;
 }
 
 export class EcsEmulator {
@@ -134,6 +153,7 @@ export class EcsEmulator {
   private stopping = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly runtime: TaskRuntime;
 
   private constructor(private readonly o: EcsEmulatorOptions) {
     this.clusterName = o.clusterName ?? 'local';
@@ -142,6 +162,9 @@ export class EcsEmulator {
     this.serviceArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.clusterName}/${this.serviceName}`;
     this.desiredCount = o.initialDesiredCount;
     this.server = http.createServer((req, res) => this.handle(req, res));
+    this.runtime = o.runtime ?? {
+      start: ({ address }) => NginxTask.start({ address, proxyPort: o.proxyPort, statusPort: o.statusPort, appPort: o.appPort }),
+    };
   }
 
   public get endpoint(): string {
@@ -180,7 +203,7 @@ export class EcsEmulator {
     });
     this.timers.clear();
     await Promise.allSettled([...this.pending]);
-    await Promise.all(this.tasks.map(t => t.nginx?.stop()));
+    await Promise.all(this.tasks.map(t => t.containers?.stop()));
     this.server.closeAllConnections();
     await new Promise<void>(resolve => this.server.close(() => resolve()));
   }
@@ -387,11 +410,11 @@ export class EcsEmulator {
     await this.sleep((2 * delay) / 3);
     if (this.stopping || task.status !== 'PENDING' || task.desiredStatus !== 'RUNNING') return;
     if (this.o.sidecars ?? true) {
-      task.nginx = await NginxTask.start({
-        address: task.address, proxyPort: this.o.proxyPort, statusPort: this.o.statusPort, appPort: this.o.appPort,
-      });
+      const containers = await this.runtime.start(task);
+      task.containers = containers;
+      task.address = containers.address;
       if (this.stopping || task.status !== 'PENDING' || task.desiredStatus !== 'RUNNING') {
-        await task.nginx.stop();
+        await containers.stop();
         return;
       }
     }
@@ -403,7 +426,7 @@ export class EcsEmulator {
     task.desiredStatus = 'STOPPED';
     if (task.status === 'RUNNING' && (this.o.drainMs ?? 0) > 0) await this.sleep(this.o.drainMs ?? 0);
     task.status = 'DEACTIVATING';
-    await task.nginx?.stop();
+    await task.containers?.stop();
     task.status = 'STOPPED';
   }
 
@@ -445,9 +468,9 @@ export class EcsEmulator {
     await this.reconcile(true);
   }
 
-  /** Stops one running task's nginx without telling ECS (a crashed sidecar). */
+  /** Stops one running task's containers without telling ECS (a crashed sidecar). */
   public async killSidecar(task: EmulatedTask) {
-    await task.nginx?.stop();
+    await task.containers?.stop();
   }
 
   private sleep(ms: number): Promise<void> {

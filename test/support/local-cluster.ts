@@ -9,7 +9,7 @@ import { LocalControlLoop, TickLog } from './local-control-loop';
 import { SnsEmulator } from './sns-emulator';
 import { fargateService } from './typical-stack';
 import { FastAutoscaler, FastAutoscalerProps, ScalingMetric, ScalingPolicy } from '../../src';
-import { PROXY_CONTAINER_NAME } from '../../src/proxy-sidecar';
+import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME } from '../../src/proxy-sidecar';
 
 export interface LocalClusterOptions {
   /** The autoscaler's props, over a target of 10 connections per task, 2..20 tasks. */
@@ -122,12 +122,14 @@ function synthesize(o: LocalClusterOptions, appPort: number): any {
 export function proxyPorts(template: any): { proxyPort: number; statusPort: number; nginxConfig: string } {
   for (const resource of Object.values(template.Resources) as any[]) {
     if (resource.Type !== 'AWS::ECS::TaskDefinition') continue;
-    const proxy = resource.Properties.ContainerDefinitions.find((c: any) => c.Name === PROXY_CONTAINER_NAME);
-    if (!proxy) continue;
+    const containers = resource.Properties.ContainerDefinitions;
+    const proxy = containers.find((c: any) => c.Name === PROXY_CONTAINER_NAME);
+    const init = containers.find((c: any) => c.Name === PROXY_INIT_CONTAINER_NAME);
+    if (!proxy || !init) continue;
     return {
       proxyPort: proxy.PortMappings[0].ContainerPort,
       statusPort: proxy.PortMappings[1].ContainerPort,
-      nginxConfig: proxy.Environment[0].Value,
+      nginxConfig: init.Environment[0].Value,
     };
   }
   throw new Error('no proxy sidecar in the template');

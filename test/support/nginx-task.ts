@@ -39,6 +39,7 @@ export class NginxTask {
       maxRequestBodyBytes: o.maxRequestBodyBytes,
       listenAddress: o.address,
       runtimeDir: dir,
+      errorLog: path.join(dir, 'error.log'),
       workerProcesses: 1,
     });
     fs.writeFileSync(path.join(dir, 'nginx.conf'), config);

@@ -1,0 +1,91 @@
+import { parseAgentAnswer } from './agent-answer';
+import { ControllerConfig, MetricName } from './controller-config';
+import { sumPrometheusSeries } from './prometheus-text';
+import { parseStubStatus, StubStatus } from './stub-status';
+import { STATUS_PATH } from '../proxy-nginx-config';
+
+/**
+ * What one read of a task gave, whichever source answered: each field is there only when
+ * the source reads it. A figure the source could not know yet (the agent's CPU in a
+ * container's first second) is absent, and the task's value is then unknown, never 0.
+ */
+export interface TaskReading {
+  /** The proxy's nginx stub_status page. */
+  readonly status?: StubStatus;
+  /** The agent: established inbound connections on the app's ports. */
+  readonly connections?: number;
+  /** The agent: the task's CPU use, percent of its task-level CPU limit. */
+  readonly cpuPercent?: number;
+  /** The agent: the task's memory use (less inactive file cache), percent of its task-level memory. */
+  readonly memoryPercent?: number;
+  /** Prometheus: the matching series summed (a gauge's level, or a counter's total). */
+  readonly value?: number;
+}
+
+export type ReadOutcome = { readonly ok: true; readonly reading: TaskReading } | { readonly ok: false; readonly reason: string };
+
+/** How the controller reads one source: what it sends each task and how it reads the answer's body. */
+export interface TaskReader {
+  /** The whole request, built once. */
+  readonly request: Buffer;
+  /** An answer's body longer than this is not the source's: the task is unread. */
+  readonly maxBodyBytes: number;
+  readonly parse: (body: string) => ReadOutcome;
+}
+
+/** stub_status pages are about 110 bytes; anything much larger is not one. */
+const STUB_STATUS_MAX_BYTES = 1024;
+/**
+ * The agent's answer (a few KB of the metadata endpoint's JSON) and an app's exposition (tens
+ * of KB for a typical client library's defaults): an answer larger than 1 MiB is not one.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * `Connection: close`: the status connection the page counts is only ever the request's own
+ * (a kept-alive connection would be counted, idle, by every other reader, such as a second
+ * Lambda instance during a run handover), and a Lambda may hold no more than 1,024
+ * descriptors, far fewer than the tasks it reads.
+ */
+const STUB_STATUS_REQUEST = request('HTTP/1.1', STATUS_PATH, []);
+
+/** The proxy's reader, also what a scrape reads unless told otherwise. */
+export const STUB_STATUS_READER: TaskReader = {
+  request: STUB_STATUS_REQUEST,
+  maxBodyBytes: STUB_STATUS_MAX_BYTES,
+  parse: body => {
+    const parsed = parseStubStatus(body);
+    return parsed.ok ? { ok: true, reading: { status: parsed.status } } : parsed;
+  },
+};
+
+/** The reader for the configured source and metric. */
+export function readerFor(config: Pick<ControllerConfig, 'source' | 'policy'>): TaskReader {
+  const source = config.source;
+  const metric: MetricName = config.policy.metric;
+  switch (source.type) {
+    case 'nginxProxy':
+      return STUB_STATUS_READER;
+    case 'taskAgent':
+      // HTTP/1.0: the answer ends where the connection does, never chunked.
+      return { request: request('HTTP/1.0', '/', []), maxBodyBytes: MAX_ANSWER_BYTES, parse: body => parseAgentAnswer(body, metric) };
+    case 'prometheus': {
+      // The classic text format, which every client library serves (OpenMetrics' extra
+      // `_created` samples and `# EOF` read the same way).
+      const headers = ['Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1'];
+      return {
+        request: request('HTTP/1.0', source.path, headers),
+        maxBodyBytes: MAX_ANSWER_BYTES,
+        parse: body => {
+          const summed = sumPrometheusSeries(body, source.series);
+          return summed.ok ? { ok: true, reading: { value: summed.value } } : summed;
+        },
+      };
+    }
+  }
+}
+
+function request(version: string, path: string, headers: readonly string[]): Buffer {
+  const lines = [`GET ${path} ${version}`, 'Host: fast-autoscaler', 'User-Agent: fast-autoscaler', ...headers, 'Connection: close'];
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}

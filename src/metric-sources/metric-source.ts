@@ -1,0 +1,289 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { PreparedSource, SourceContext } from './source-binding';
+import { addTaskAgentSidecar, DEFAULT_AGENT_IMAGE } from './task-agent-sidecar';
+import { MetricName, SOURCE_METRICS, SourceType, sourcesOf } from '../controller/controller-config';
+import { DEFAULT_PROXY_TIMEOUT_SECONDS } from '../proxy-nginx-config';
+import { addProxySidecar, PROXY_CONTAINER_NAME } from '../proxy-sidecar';
+import { checkBodySize, checkDistinctPorts, checkDuration, checkPort } from '../prop-checks';
+
+/**
+ * The nginx image the proxy runs unless told otherwise: stock, public, no Docker build;
+ * the stable line from 1.30 on passes the app's 103 Early Hints through.
+ */
+export const DEFAULT_PROXY_IMAGE = 'public.ecr.aws/nginx/nginx:1.30-alpine';
+
+/** The status port of the proxy and of the agent unless told otherwise. */
+export const DEFAULT_STATUS_PORT = 8022;
+
+/**
+ * Options of the nginx proxy source.
+ */
+export interface NginxProxySourceOptions {
+  /**
+   * The port the proxy listens on: attach the load balancer here (see `loadBalancerTarget`).
+   * Allowed: 1 to 65535, different from the app's port and `statusPort`.
+   * @default 8012
+   */
+  readonly proxyPort?: number;
+
+  /**
+   * The port on which the proxy's nginx stub_status answers, reachable only from the
+   * controller's security group. Allowed: 1 to 65535, different from the app's port and `proxyPort`.
+   * @default 8022
+   */
+  readonly statusPort?: number;
+
+  /**
+   * The proxy's image: any nginx with the stub_status module that runs as a non-root user
+   * (uid 101, the official image's `nginx`) and has a POSIX shell for its first container,
+   * which writes the configuration. With the default image the app's 103 Early Hints reach
+   * the client; with another, nginx 1.29.8 or later drops them, while nginx before 1.29 takes
+   * a 103 for the final response and stalls the connection until the app closes it.
+   * @default - `public.ecr.aws/nginx/nginx:1.30-alpine`
+   */
+  readonly image?: ecs.ContainerImage;
+
+  /**
+   * How long the proxy waits on a quiet request: for the app's next byte, for the client's
+   * next byte of a request body, and to pass a byte on. Whole seconds from 1 to 86,400. Keep
+   * it above the load balancer's idle timeout.
+   * @default Duration.seconds(4200) - longer than the longest ALB idle timeout (4,000 s)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * The largest request body the proxy passes to the app; a larger one gets the proxy's
+   * own 413 response. At least 1 byte, whole bytes.
+   * @default - no limit: bodies of any size stream through to the app
+   */
+  readonly maxRequestBodySize?: Size;
+}
+
+/**
+ * Options of the task agent source.
+ */
+export interface TaskAgentSourceOptions {
+  /**
+   * The port on which the agent answers, reachable only from the controller's security
+   * group. Allowed: 1 to 65535, none of the app's ports.
+   * @default 8022
+   */
+  readonly statusPort?: number;
+
+  /**
+   * The app's listening ports whose established inbound TCP connections count, for
+   * `ScalingMetric.ACTIVE_CONNECTIONS`.
+   * @default - the autoscaler's `appPort`, else the app container's only port mapping
+   */
+  readonly appPorts?: number[];
+
+  /**
+   * The agent's image: any image with a BusyBox (or POSIX) `sh`, `nc` with `-ll -e`, `awk`,
+   * `cat` and `wget`, whose user 65534 exists or may run.
+   * @default - `public.ecr.aws/docker/library/busybox:1.37`
+   */
+  readonly image?: ecs.ContainerImage;
+}
+
+/**
+ * Options of the Prometheus source.
+ */
+export interface PrometheusSourceOptions {
+  /**
+   * The port on which the app serves its metrics, reachable only from the controller's
+   * security group (the app's own port is allowed). Allowed: 1 to 65535.
+   */
+  readonly port: number;
+
+  /**
+   * The path of the Prometheus (or OpenMetrics) text exposition.
+   * @default '/metrics'
+   */
+  readonly path?: string;
+}
+
+/**
+ * Where the controller reads each task's load.
+ *
+ * The nginx proxy is the original design: it sits in front of the app and counts what passes.
+ * The task agent and Prometheus read the load beside the data path: the load balancer
+ * targets the app directly, whatever its protocol.
+ */
+export abstract class MetricSource {
+  /**
+   * An nginx reverse proxy in front of the app whose stub_status gives connections, requests
+   * in flight and requests per second: HTTP/1.1 target groups only, every request passes it.
+   */
+  public static nginxProxy(options: NginxProxySourceOptions = {}): MetricSource {
+    return new NginxProxySource(options ?? {});
+  }
+
+  /**
+   * A small sidecar outside the data path that reads, on each scrape, the task's established
+   * inbound TCP connections on the app's ports (`ACTIVE_CONNECTIONS`, any protocol over TCP)
+   * or its CPU and memory use from the task metadata endpoint (`CPU_UTILIZATION`,
+   * `MEMORY_UTILIZATION`). The load balancer targets the app container directly.
+   */
+  public static taskAgent(options: TaskAgentSourceOptions = {}): MetricSource {
+    return new TaskAgentSource(options ?? {});
+  }
+
+  /**
+   * The app's own Prometheus text endpoint, with no sidecar at all: scale on a gauge or a
+   * counter's rate (`ScalingMetric.prometheusGauge`, `ScalingMetric.prometheusCounter`).
+   */
+  public static prometheus(options: PrometheusSourceOptions): MetricSource {
+    return new PrometheusSource(options);
+  }
+
+  /**
+   * The source's kind: `nginxProxy`, `taskAgent` or `prometheus`.
+   */
+  public abstract readonly kind: string;
+
+  /**
+   * Checks the source against the service and the policy's metric and prepares it; nothing
+   * is added to the task definition until `attach` is called.
+   * @internal
+   */
+  public abstract _prepare(context: SourceContext): PreparedSource;
+}
+
+const SOURCE_LABELS: Record<SourceType, string> = {
+  nginxProxy: 'MetricSource.nginxProxy()',
+  taskAgent: 'MetricSource.taskAgent()',
+  prometheus: 'MetricSource.prometheus()',
+};
+
+/** The error when a source does not read the policy's metric, naming the sources that do. */
+function metricErrors(kind: SourceType, metric: MetricName): string[] {
+  if (SOURCE_METRICS[kind].includes(metric)) return [];
+  const readers = sourcesOf(metric).map(s => SOURCE_LABELS[s]).join(' or ');
+  return [`\`policy\` scales on ${metric}, which \`metricSource\` ${SOURCE_LABELS[kind]} does not read (it reads ${SOURCE_METRICS[kind].join(', ')}); ${readers} does`];
+}
+
+/** The app container's port: the autoscaler's `appPort`, else its first port mapping. */
+function firstAppPort(c: SourceContext): number | undefined {
+  return c.appPort ?? c.appContainer.portMappings[0]?.containerPort;
+}
+
+function noAppPort(c: SourceContext): string {
+  return `\`appPort\` is required: the container \`${c.appContainer.containerName}\` has no port mapping`;
+}
+
+class NginxProxySource extends MetricSource {
+  public readonly kind = 'nginxProxy';
+  constructor(private readonly o: NginxProxySourceOptions) {
+    super();
+  }
+
+  public _prepare(c: SourceContext): PreparedSource {
+    const appPort = firstAppPort(c);
+    const proxyPort = this.o.proxyPort ?? 8012;
+    const statusPort = this.o.statusPort ?? DEFAULT_STATUS_PORT;
+    const timeout = this.o.timeout ?? Duration.seconds(DEFAULT_PROXY_TIMEOUT_SECONDS);
+    const errors = [
+      ...metricErrors('nginxProxy', c.metric),
+      ...(appPort === undefined ? [noAppPort(c)] : checkPort('appPort', appPort)),
+      ...checkPort('proxyPort', proxyPort),
+      ...checkPort('statusPort', statusPort),
+      ...checkDistinctPorts({ ...(appPort !== undefined ? { appPort } : {}), proxyPort, statusPort }),
+      ...checkDuration('proxyTimeout', timeout, 1, 86400),
+      ...checkBodySize('proxyMaxRequestBodySize', this.o.maxRequestBodySize),
+    ];
+    return {
+      errors,
+      appPort,
+      attach: () => {
+        const sidecar = addProxySidecar(c.scope, {
+          taskDefinition: c.taskDefinition,
+          appContainer: c.appContainer,
+          appPort: appPort!,
+          proxyPort,
+          statusPort,
+          image: this.o.image ?? ecs.ContainerImage.fromRegistry(DEFAULT_PROXY_IMAGE),
+          logRetention: c.logRetention,
+          timeoutSeconds: timeout.toSeconds(),
+          maxRequestBodyBytes: this.o.maxRequestBodySize?.toBytes(),
+          // Only the default image is known to understand the early_hints directive.
+          earlyHints: this.o.image === undefined,
+        });
+        return { config: { type: 'nginxProxy' }, statusPort, targetContainerName: PROXY_CONTAINER_NAME, targetPort: proxyPort, sidecar };
+      },
+    };
+  }
+}
+
+class TaskAgentSource extends MetricSource {
+  public readonly kind = 'taskAgent';
+  constructor(private readonly o: TaskAgentSourceOptions) {
+    super();
+  }
+
+  public _prepare(c: SourceContext): PreparedSource {
+    const statusPort = this.o.statusPort ?? DEFAULT_STATUS_PORT;
+    const mapped = c.appContainer.portMappings.map(m => m.containerPort);
+    const errors = [...metricErrors('taskAgent', c.metric), ...checkPort('statusPort', statusPort)];
+    let appPorts = this.o.appPorts ?? (c.appPort !== undefined ? [c.appPort] : mapped.length === 1 ? mapped : undefined);
+    if (appPorts === undefined) {
+      errors.push(mapped.length === 0
+        ? noAppPort(c)
+        : `\`appPort\` is required: the container \`${c.appContainer.containerName}\` maps several ports (${mapped.join(', ')}); name the one the load balancer targets, and the ports whose connections count with MetricSource.taskAgent({ appPorts })`);
+      appPorts = [];
+    } else if (appPorts.length === 0) {
+      errors.push('`appPorts` of MetricSource.taskAgent() must name at least one port, got an empty list');
+    }
+    appPorts.forEach((p, i) => errors.push(...checkPort(`appPorts[${i}]`, p)));
+    if (appPorts.includes(statusPort)) {
+      errors.push(`\`statusPort\` (${statusPort}) of MetricSource.taskAgent() must not be one of the app's ports (${appPorts.join(', ')}): the agent would listen where the app does`);
+    }
+    const appPort = c.appPort ?? (appPorts.length > 0 && this.o.appPorts === undefined ? appPorts[0] : mapped[0] ?? appPorts[0]);
+    return {
+      errors,
+      appPort,
+      attach: () => {
+        const sidecar = addTaskAgentSidecar(c.scope, {
+          taskDefinition: c.taskDefinition,
+          statusPort,
+          appPorts: appPorts!,
+          reads: c.metric === 'ACTIVE_CONNECTIONS' ? 'connections' : 'stats',
+          image: this.o.image ?? ecs.ContainerImage.fromRegistry(DEFAULT_AGENT_IMAGE),
+          logRetention: c.logRetention,
+        });
+        return { config: { type: 'taskAgent' }, statusPort, targetContainerName: c.appContainer.containerName, targetPort: appPort!, sidecar };
+      },
+    };
+  }
+}
+
+class PrometheusSource extends MetricSource {
+  public readonly kind = 'prometheus';
+  constructor(private readonly o: PrometheusSourceOptions) {
+    super();
+    if (o === undefined || o === null || o.port === undefined || o.port === null) {
+      throw new Error('`port` of MetricSource.prometheus() is required: the port on which the app serves its metrics');
+    }
+  }
+
+  public _prepare(c: SourceContext): PreparedSource {
+    const path = this.o.path ?? '/metrics';
+    const appPort = firstAppPort(c);
+    const errors = [
+      ...metricErrors('prometheus', c.metric),
+      ...checkPort('port', this.o.port),
+      ...(appPort === undefined ? [noAppPort(c)] : []),
+      ...(/^\/[\x21-\x7e]*$/.test(path) ? [] : [`\`path\` of MetricSource.prometheus() must be an absolute path of printable ASCII without spaces, got ${JSON.stringify(path)}`]),
+    ];
+    return {
+      errors,
+      appPort,
+      attach: () => ({
+        config: { type: 'prometheus', path, series: c.series! },
+        statusPort: this.o.port,
+        targetContainerName: c.appContainer.containerName,
+        targetPort: appPort!,
+      }),
+    };
+  }
+}
