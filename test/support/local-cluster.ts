@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { DynaliteServer } from './dynalite-server';
-import { EcsEmulator } from './ecs-emulator';
+import { EcsEmulator, TaskRuntime } from './ecs-emulator';
 import { LoadGenerator } from './load-generator';
 import { LocalApp } from './local-app';
 import { LocalControlLoop, TickLog } from './local-control-loop';
@@ -28,6 +28,24 @@ export interface LocalClusterOptions {
   readonly onTick?: (tick: TickLog) => void;
   /** Scales the schedule's minute and the run length (see LocalControlLoopOptions). @default 1 */
   readonly timeScale?: number;
+  /**
+   * What runs each task, given the synthesized template: its runtime, the port the load goes
+   * to, and what to stop afterwards. @default one real nginx proxy per task, as the task definition has it
+   */
+  readonly tasks?: (template: any, app: LocalApp) => Promise<LocalTasks>;
+}
+
+/** How a local cluster runs its tasks. */
+export interface LocalTasks {
+  readonly runtime?: TaskRuntime;
+  /** The port the load generator sends load to on each task. */
+  readonly loadPort: number;
+  stop?(): Promise<void>;
+}
+
+/** The default: each task runs the proxy configuration the task definition carries, in a real nginx. */
+async function proxyTasks(template: any): Promise<LocalTasks> {
+  return { loadPort: proxyPorts(template).proxyPort };
 }
 
 let clustersStarted = 0;
@@ -44,7 +62,9 @@ export class LocalCluster {
       const app = await LocalApp.start(o.appDelayMs ?? 100);
       parts.push(app);
       const template = synthesize(o, app.port);
-      const { proxyPort, statusPort } = proxyPorts(template);
+      const tasks = await (o.tasks ?? proxyTasks)(template, app);
+      if (tasks.stop) parts.push({ stop: () => tasks.stop!() });
+      const { proxyPort, statusPort } = tasks.runtime ? { proxyPort: 0, statusPort: 0 } : proxyPorts(template);
       // Each cluster gets its own 127.N.0.0/16 block, so that parallel test files never share an address.
       // LOCAL_CLUSTER_BLOCK_OFFSET keeps concurrent jest runs on one machine apart (nginx binds with reuseport,
       // so two runs on the same addresses would silently share each other's load).
@@ -58,6 +78,7 @@ export class LocalCluster {
         startDelayMs: o.startDelayMs ?? 2000,
         drainMs: o.drainMs,
         initialDesiredCount: o.initialTasks ?? 2,
+        runtime: tasks.runtime,
       });
       parts.push(ecs);
       const snsEmulator = (o.withTopic ?? true) ? await SnsEmulator.start() : undefined;
@@ -66,7 +87,7 @@ export class LocalCluster {
       parts.push(dynalite);
       const loop = await LocalControlLoop.start({ template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick, timeScale: o.timeScale });
       parts.push(loop);
-      const load = new LoadGenerator(ecs, proxyPort, o.healthyAfterMs);
+      const load = new LoadGenerator(ecs, tasks.loadPort, o.healthyAfterMs);
       parts.push(load);
       return new LocalCluster(template, app, ecs, snsEmulator, dynalite, loop, load, parts);
     } catch (err) {
