@@ -55,7 +55,7 @@ test('a counter of the app\'s own exposition, as a rate: requests per second sur
   const idle = loop.ticks[loop.ticks.length - 1];
   expect(idle.total).toBeLessThan(5);
   load.setConnections(40);
-  const firstCall = await waitFor("the first UpdateService call", () => ecs.callsOf("UpdateService")[0], 20_000).catch(async e => { console.log(JSON.stringify(loop.integrationErrors), JSON.stringify(loop.transitions.slice(-8)), JSON.stringify(await Promise.race([loop.runs[0].done, new Promise(r => setTimeout(() => r("pending"), 100))]))); throw e; });
+  const firstCall = await waitFor('the first UpdateService call', () => ecs.callsOf('UpdateService')[0], 20_000);
   const deciding = loop.ticks.filter(t => t.seenAt <= firstCall.at).pop()!;
   expect(deciding.action).toBe('SCALE_OUT');
   // A rate over the ticks' gap: a few hundred a second, nowhere near the counter's total.
