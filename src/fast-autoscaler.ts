@@ -247,12 +247,9 @@ export class FastAutoscaler extends Construct {
    */
   public readonly agentContainer?: ecs.ContainerDefinition;
 
-  /**
-   * Attach this to a load balancer's target group: the proxy under the nginx proxy source
-   * (so that the traffic passes what the autoscaler measures), else the app container on
-   * `appPort`.
-   */
-  public readonly loadBalancerTarget: ecs.IEcsLoadBalancerTarget;
+  /** The container and port the load balancer should target. */
+  private readonly target: { readonly containerName: string; readonly containerPort: number };
+  private targetMade?: ecs.IEcsLoadBalancerTarget;
 
   /**
    * The Express state machine that runs the control loop.
@@ -325,6 +322,9 @@ export class FastAutoscaler extends Construct {
   /** Builds every `metricX()` with the dimensions the controller emits. */
   private readonly controllerMetrics: AutoscalerMetrics;
 
+  /** The scaled service. */
+  private readonly service: ecs.BaseService;
+
   /** Whether the policy scales on connections (a warning for multiplexed target groups). */
   private readonly scalesOnConnections: boolean;
 
@@ -336,6 +336,7 @@ export class FastAutoscaler extends Construct {
       throw new Error(`Invalid FastAutoscaler props:\n  ${missing.map(k => `\`${k}\` is required`).join('\n  ')}`);
     }
     const { service } = props;
+    this.service = service;
     const taskDefinition = service.taskDefinition;
 
     if (taskDefinition.networkMode !== ecs.NetworkMode.AWS_VPC || !taskDefinition.isFargateCompatible) {
@@ -400,7 +401,7 @@ export class FastAutoscaler extends Construct {
     const statusPort = attached.statusPort;
     if (attached.config.type === 'nginxProxy') this.proxyContainer = attached.sidecar;
     if (attached.config.type === 'taskAgent') this.agentContainer = attached.sidecar;
-    this.loadBalancerTarget = service.loadBalancerTarget({ containerName: attached.targetContainerName, containerPort: attached.targetPort });
+    this.target = { containerName: attached.targetContainerName, containerPort: attached.targetPort };
 
     const loop = new ControlLoop(this, 'ControlLoop', {
       service,
@@ -470,6 +471,18 @@ export class FastAutoscaler extends Construct {
       // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
       this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, attached.targetPort) });
     }
+  }
+
+  /**
+   * Attach this to a load balancer's target group: the proxy under the nginx proxy source
+   * (so that the traffic passes what the autoscaler measures), else the app container on
+   * `appPort`, which must then be one of its port mappings.
+   */
+  public get loadBalancerTarget(): ecs.IEcsLoadBalancerTarget {
+    // Made when asked for: a service with no load balancer (a worker read through its own
+    // metrics endpoint) needs no port mapping for it.
+    this.targetMade ??= this.service.loadBalancerTarget(this.target);
+    return this.targetMade;
   }
 
   /**

@@ -43,12 +43,10 @@ export interface AgentScriptOptions {
  * for the controller to read (see src/controller/agent-answer.ts).
  */
 export function renderAgentScript(o: AgentScriptOptions): string {
-  // "/proc/net/tcp" writes ports as 4 upper-case hex digits.
-  const ports = o.appPorts.map(p => p.toString(16).toUpperCase().padStart(4, '0')).join(':');
   const read = o.reads === 'connections'
     ? [
       "[ -r /proc/net/tcp ] || answer '503 Service Unavailable' '{\"error\":\"/proc/net/tcp is unreadable\"}'",
-      `n=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v ports=':${ports}:' '$4 == "01" { split($2, a, ":"); if (index(ports, ":" a[2] ":")) n++ } END { print n + 0 }')`,
+      `n=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v ports='${awkPorts(o.appPorts)}' '${CONNECTION_COUNT_AWK}')`,
       'answer \'200 OK\' "{\\"connections\\":$n}"',
     ]
     : [
@@ -67,6 +65,17 @@ export function renderAgentScript(o: AgentScriptOptions): string {
     "answer() { printf 'HTTP/1.0 %s\\r\\nContent-Type: application/json\\r\\nCache-Control: no-store\\r\\n\\r\\n%s\\n' \"$1\" \"$2\"; exit 0; }",
     ...read,
   ].join('\n') + '\n';
+}
+
+/**
+ * Counts the rows of /proc/net/tcp{,6} (header lines included, and skipped) in state 01
+ * (ESTABLISHED) whose local address's port is in `ports` (":1F90:0050:", as awkPorts writes it).
+ */
+export const CONNECTION_COUNT_AWK = '$4 == "01" { split($2, a, ":"); if (index(ports, ":" a[2] ":")) n++ } END { print n + 0 }';
+
+/** The ports as /proc/net/tcp writes them (4 upper-case hex digits), between colons. */
+export function awkPorts(ports: readonly number[]): string {
+  return `:${ports.map(p => p.toString(16).toUpperCase().padStart(4, '0')).join(':')}:`;
 }
 
 /** The command the agent's container runs (with `sh -c`): one listener, a fork of the script per request. */
