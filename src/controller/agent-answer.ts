@@ -82,8 +82,9 @@ function containerCores(stats: Record<string, unknown>): ContainerFigure {
   const read = nanos(stats.read);
   const preread = nanos(stats.preread);
   if (now === undefined || read === undefined) return { wrong: 'a container\'s stats have no cpu_stats.cpu_usage.total_usage or read time' };
-  // Docker's zero time, or no previous sample yet: the container's first second.
-  if (before === undefined || before === 0 || preread === undefined || preread <= 0) return undefined;
+  // Docker's zero time (year 1, before the epoch), or no previous sample: the container's
+  // first second. (A previous total of 0 is a container that has not used the CPU yet.)
+  if (before === undefined || preread === undefined || preread <= 0) return undefined;
   const elapsed = read - preread;
   // A counter that went back is a restarted container; two samples at one instant say nothing.
   if (elapsed <= 0 || now < before) return undefined;

@@ -80,7 +80,7 @@ export interface TaskAgentSourceOptions {
 
   /**
    * The agent's image: any image with a BusyBox (or POSIX) `sh`, `nc` with `-ll -e`, `awk`,
-   * `cat` and `wget`, whose user 65534 exists or may run.
+   * `cat`, `timeout` and `wget`, whose user 65534 exists or may run.
    * @default - `public.ecr.aws/docker/library/busybox:1.37`
    */
   readonly image?: ecs.ContainerImage;

@@ -52,8 +52,9 @@ export function renderAgentScript(o: AgentScriptOptions): string {
     : [
       'm="$ECS_CONTAINER_METADATA_URI_V4"',
       "[ -n \"$m\" ] || answer '503 Service Unavailable' '{\"error\":\"no ECS_CONTAINER_METADATA_URI_V4\"}'",
-      "stats=$(wget -q -T 1 -O - \"$m/task/stats\") || answer '503 Service Unavailable' '{\"error\":\"task stats unreadable\"}'",
-      "task=$(wget -q -T 1 -O - \"$m/task\") || answer '503 Service Unavailable' '{\"error\":\"task metadata unreadable\"}'",
+      // `timeout`, not wget's own -T: BusyBox 1.35's wget crashes with -T on a kept-alive answer.
+      "stats=$(timeout 2 wget -q -O - \"$m/task/stats\") || answer '503 Service Unavailable' '{\"error\":\"task stats unreadable\"}'",
+      "task=$(timeout 2 wget -q -O - \"$m/task\") || answer '503 Service Unavailable' '{\"error\":\"task metadata unreadable\"}'",
       'answer \'200 OK\' "{\\"stats\\":$stats,\\"task\\":$task}"',
     ];
   return [

@@ -38,6 +38,9 @@ describe('the agent answer', () => {
     const restarted = containerStats({ cpu: 1e8, precpu: 9e9, read: '2026-12-07T10:00:01Z', preread: '2026-12-07T10:00:00Z' });
     expect(parseAgentAnswer(answer({ app: restarted }), 'CPU_UTILIZATION')).toEqual({ ok: true, reading: {} });
     expect(parseAgentAnswer(answer({ app: null }), 'CPU_UTILIZATION')).toEqual({ ok: true, reading: {} });
+    // A container that has used no CPU at all yet, past its first second, is idle: 0.
+    const idle = containerStats({ cpu: 0, precpu: 0, read: '2026-12-07T10:00:01Z', preread: '2026-12-07T10:00:00Z' });
+    expect(parseAgentAnswer(answer({ app: idle }), 'CPU_UTILIZATION')).toEqual({ ok: true, reading: { cpuPercent: 0 } });
   });
 
   test('memory: usage less inactive file cache, as a share of the task\'s memory', () => {
