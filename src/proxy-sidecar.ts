@@ -69,20 +69,7 @@ export function addProxySidecar(scope: Construct, o: ProxySidecarOptions): ecs.C
     p.dropCapabilities(ecs.Capability.ALL);
     return p;
   };
-  const logging = ecs.LogDrivers.awsLogs({ streamPrefix: PROXY_CONTAINER_NAME, logRetention: o.logRetention });
-  const init = o.taskDefinition.addContainer(PROXY_INIT_CONTAINER_NAME, {
-    image: o.image,
-    essential: false,
-    user: '0',
-    readonlyRootFilesystem: true,
-    linuxParameters: noCapabilities('ProxyInitLinuxParameters'),
-    entryPoint: ['/bin/sh', '-c'],
-    command: [`printenv ${CONFIG_VARIABLE} > ${PROXY_CONFIG_PATH} && mkdir -p ${PROXY_RUNTIME_DIR} && chmod 1777 ${PROXY_RUNTIME_DIR}`],
-    environment: { [CONFIG_VARIABLE]: config },
-    memoryReservationMiB: 16,
-    logging,
-  });
-  init.addMountPoints(mount);
+  const logging = new ecs.AwsLogDriver({ streamPrefix: PROXY_CONTAINER_NAME, logRetention: o.logRetention });
   const proxy = o.taskDefinition.addContainer(PROXY_CONTAINER_NAME, {
     image: o.image,
     essential: true,
@@ -107,6 +94,20 @@ export function addProxySidecar(scope: Construct, o: ProxySidecarOptions): ecs.C
     },
   });
   proxy.addMountPoints(mount);
+  const init = o.taskDefinition.addContainer(PROXY_INIT_CONTAINER_NAME, {
+    image: o.image,
+    essential: false,
+    user: '0',
+    readonlyRootFilesystem: true,
+    linuxParameters: noCapabilities('ProxyInitLinuxParameters'),
+    entryPoint: ['/bin/sh', '-c'],
+    command: [`printenv ${CONFIG_VARIABLE} > ${PROXY_CONFIG_PATH} && mkdir -p ${PROXY_RUNTIME_DIR} && chmod 1777 ${PROXY_RUNTIME_DIR}`],
+    environment: { [CONFIG_VARIABLE]: config },
+    memoryReservationMiB: 16,
+    // The proxy's own log group (made when the proxy's logging was bound).
+    logging: new ecs.AwsLogDriver({ streamPrefix: PROXY_INIT_CONTAINER_NAME, logGroup: logging.logGroup }),
+  });
+  init.addMountPoints(mount);
   // The proxy only forwards once the app has started; the app stays essential as it was.
   proxy.addContainerDependencies(
     { container: init, condition: ecs.ContainerDependencyCondition.SUCCESS },

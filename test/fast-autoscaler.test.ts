@@ -20,20 +20,6 @@ describe('FastAutoscaler resources', () => {
       Volumes: [{ Name: 'fast-autoscaler-proxy' }],
       ContainerDefinitions: Match.arrayWith([
         Match.objectLike({ Name: 'app', Essential: true }),
-        // The configuration is written to a task volume by a first container, root only for that, with no capabilities.
-        Match.objectLike({
-          Name: 'fast-autoscaler-proxy-init',
-          Image: DEFAULT_PROXY_IMAGE,
-          Essential: false,
-          User: '0',
-          ReadonlyRootFilesystem: true,
-          LinuxParameters: noCapabilities,
-          MountPoints: volume,
-          Environment: [{
-            Name: 'FAST_AUTOSCALER_NGINX_CONF',
-            Value: Match.stringLikeRegexp('server 127\\.0\\.0\\.1:80;[\\s\\S]*listen 8012 [\\s\\S]*listen 8022;[\\s\\S]*stub_status;'),
-          }],
-        }),
         // nginx itself: not root, a read-only root filesystem, no capabilities.
         Match.objectLike({
           Name: 'fast-autoscaler-proxy',
@@ -50,6 +36,20 @@ describe('FastAutoscaler resources', () => {
             Match.objectLike({ ContainerPort: 8022, Protocol: 'tcp' }),
           ],
           DependsOn: [{ ContainerName: 'fast-autoscaler-proxy-init', Condition: 'SUCCESS' }, { ContainerName: 'app', Condition: 'START' }],
+        }),
+        // The configuration is written to a task volume by a first container, root only for that, with no capabilities.
+        Match.objectLike({
+          Name: 'fast-autoscaler-proxy-init',
+          Image: DEFAULT_PROXY_IMAGE,
+          Essential: false,
+          User: '0',
+          ReadonlyRootFilesystem: true,
+          LinuxParameters: noCapabilities,
+          MountPoints: volume,
+          Environment: [{
+            Name: 'FAST_AUTOSCALER_NGINX_CONF',
+            Value: Match.stringLikeRegexp('server 127\\.0\\.0\\.1:80;[\\s\\S]*listen 8012 [\\s\\S]*listen 8022;[\\s\\S]*stub_status;'),
+          }],
         }),
       ]),
     });

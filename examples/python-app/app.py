@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_fast_autoscaler import FastAutoscaler, ScalingMetric, ScalingPolicy, ScalingStep
+from cdk_fast_autoscaler import FastAutoscaler, MetricSource, ScalingMetric, ScalingPolicy, ScalingStep
 
 
 def fargate_service(scope: Construct) -> ecs.FargateService:
@@ -84,7 +84,7 @@ class TunedStack(Stack):
             interval=Duration.seconds(5),
             disable_scale_in=False,
             scale_in_window=Duration.minutes(10),
-            proxy_max_request_body_size=Size.mebibytes(10),
+            metric_source=MetricSource.nginx_proxy(max_request_body_size=Size.mebibytes(10), timeout=Duration.minutes(10)),
             topic=topic,
             alarm_action=cw_actions.SnsAction(topic),
             create_dashboard=True,

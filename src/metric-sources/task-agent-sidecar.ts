@@ -84,6 +84,11 @@ export function agentCommand(statusPort: number): string {
   return `exec nc -ll -p ${statusPort} -e sh -c "$${AGENT_SCRIPT_VARIABLE}"`;
 }
 
+/** The agent's health check: one whole read, as the controller makes it (bounded by `timeout`, see above). */
+export function agentHealthCheckCommand(statusPort: number): string {
+  return `timeout 2 wget -q -O /dev/null http://127.0.0.1:${statusPort}/`;
+}
+
 export interface TaskAgentSidecarOptions extends AgentScriptOptions {
   readonly taskDefinition: ecs.TaskDefinition;
   readonly statusPort: number;
@@ -112,7 +117,7 @@ export function addTaskAgentSidecar(scope: Construct, o: TaskAgentSidecarOptions
     memoryReservationMiB: 16,
     logging: ecs.LogDrivers.awsLogs({ streamPrefix: AGENT_CONTAINER_NAME, logRetention: o.logRetention }),
     healthCheck: {
-      command: ['CMD-SHELL', `wget -q -T 2 -O /dev/null http://127.0.0.1:${o.statusPort}/`],
+      command: ['CMD-SHELL', agentHealthCheckCommand(o.statusPort)],
       interval: Duration.seconds(10),
       timeout: Duration.seconds(3),
       retries: 3,

@@ -4,7 +4,9 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { FastAutoscaler, FastAutoscalerProps, MetricSource, ScalingMetric, ScalingPolicy } from '../../src';
-import { AGENT_CONTAINER_NAME, AGENT_SCRIPT_VARIABLE, DEFAULT_AGENT_IMAGE, renderAgentScript } from '../../src/metric-sources/task-agent-sidecar';
+import {
+  AGENT_CONTAINER_NAME, AGENT_SCRIPT_VARIABLE, agentHealthCheckCommand, DEFAULT_AGENT_IMAGE, renderAgentScript,
+} from '../../src/metric-sources/task-agent-sidecar';
 import { renderedControllerConfig } from '../support/controller-config-fixture';
 import { fargateService } from '../support/typical-stack';
 
@@ -45,7 +47,7 @@ describe('MetricSource.taskAgent()', () => {
       Command: [`exec nc -ll -p 8022 -e sh -c "$${AGENT_SCRIPT_VARIABLE}"`],
       Environment: [{ Name: AGENT_SCRIPT_VARIABLE, Value: renderAgentScript({ appPorts: [8080], reads: 'connections' }) }],
       PortMappings: [{ ContainerPort: 8022, Protocol: 'tcp', Name: 'fast-autoscaler-status' }],
-      HealthCheck: { Command: ['CMD-SHELL', 'wget -q -T 2 -O /dev/null http://127.0.0.1:8022/'] },
+      HealthCheck: { Command: ['CMD-SHELL', agentHealthCheckCommand(8022)] },
     });
     expect(agent.Privileged).toBeUndefined();
     expect(containers(stack).map(c => c.Name)).not.toContain('fast-autoscaler-proxy');

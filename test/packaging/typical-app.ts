@@ -2,7 +2,7 @@
 // - Typical: the typical stack that the construct tests use (a Fargate service behind an ALB,
 //   wrapped by a FastAutoscaler with a topic), the props most users pass;
 // - Tuned: the same service with the props that cross the language boundary in other shapes:
-//   a step policy (an array of structs), Durations, a Size, an alarm action (an interface
+//   a step policy (an array of structs), a metric source (an enum-like class with options), Durations, a Size, an alarm action (an interface
 //   implemented by aws-cdk-lib), enums of aws-cdk-lib, booleans away from their defaults.
 // It also writes the message that bad props (maxTasks: 0) raise.
 // examples/python-app and examples/java-app build both stacks; their templates must be equal.
@@ -16,7 +16,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../../src';
+import { FastAutoscaler, MetricSource, ScalingMetric, ScalingPolicy } from '../../src';
 import { fargateService, typicalStack } from '../support/typical-stack';
 
 const [templateFile, messageFile] = process.argv.slice(2);
@@ -44,7 +44,7 @@ function tunedStack(): { app: App; stack: Stack } {
     interval: Duration.seconds(5),
     disableScaleIn: false,
     scaleInWindow: Duration.minutes(10),
-    proxyMaxRequestBodySize: Size.mebibytes(10),
+    metricSource: MetricSource.nginxProxy({ maxRequestBodySize: Size.mebibytes(10), timeout: Duration.minutes(10) }),
     topic,
     alarmAction: new cw_actions.SnsAction(topic),
     createDashboard: true,

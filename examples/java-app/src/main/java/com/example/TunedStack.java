@@ -1,6 +1,8 @@
 package com.example;
 
 import io.github.cdkfastautoscaler.FastAutoscaler;
+import io.github.cdkfastautoscaler.MetricSource;
+import io.github.cdkfastautoscaler.NginxProxySourceOptions;
 import io.github.cdkfastautoscaler.ScalingMetric;
 import io.github.cdkfastautoscaler.ScalingPolicy;
 import io.github.cdkfastautoscaler.ScalingStep;
@@ -41,7 +43,10 @@ public class TunedStack extends Stack {
                 .interval(Duration.seconds(5))
                 .disableScaleIn(false)
                 .scaleInWindow(Duration.minutes(10))
-                .proxyMaxRequestBodySize(Size.mebibytes(10))
+                .metricSource(MetricSource.nginxProxy(NginxProxySourceOptions.builder()
+                        .maxRequestBodySize(Size.mebibytes(10))
+                        .timeout(Duration.minutes(10))
+                        .build()))
                 .topic(topic)
                 .alarmAction(new SnsAction(topic))
                 .createDashboard(true)
