@@ -1,6 +1,7 @@
 import * as http from 'http';
 import * as net from 'net';
 import { scrapeAll, scrapeOne } from '../../src/controller/scraper';
+import { readerFor } from '../../src/controller/task-reading';
 import { LocalApp } from '../support/local-app';
 import { NginxTask } from '../support/nginx-task';
 
@@ -134,5 +135,36 @@ describe('scrape faults', () => {
     // The queued task was read after the slow one answered: far later than t0 + its own short duration.
     expect(queued.at).toBeGreaterThanOrEqual(slow.at);
     expect(queued.at - t0).toBeGreaterThan(queued.ms + 250);
+  });
+});
+
+describe('the task agent and Prometheus sources through the same scraper: a bad answer is unread, never 0', () => {
+  const prometheus = readerFor({
+    source: { type: 'prometheus', path: '/metrics', series: { name: 'busy', labels: {} } },
+    policy: { type: 'targetTracking', metric: 'PROMETHEUS_GAUGE', targetPerTask: 1 },
+  });
+  const agent = readerFor({ source: { type: 'taskAgent' }, policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 1 } });
+  const answer = (body: string) => `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n${body}`;
+  const cases: Array<[string, string, (s: net.Socket) => void, typeof prometheus, RegExp | undefined]> = [
+    ['a Prometheus gauge, asked over HTTP/1.0 on its path', '127.0.1.30', s => s.once('data', d => s.end(answer(String(d).startsWith('GET /metrics HTTP/1.0\r\n') ? 'busy 4\n' : 'nope'))), prometheus, undefined],
+    ['an exposition over 1 MiB', '127.0.1.31', s => s.end(answer(`busy 1\n${'# padding\n'.repeat(110_000)}`)), prometheus, /answer longer than 1048576 bytes/],
+    ['a NaN gauge', '127.0.1.32', s => s.end(answer('busy NaN\n')), prometheus, /not a finite number/],
+    ['a negative gauge', '127.0.1.33', s => s.end(answer('busy -3\n')), prometheus, /not a finite number of 0 or more/],
+    ['a reset', '127.0.1.34', s => s.resetAndDestroy(), prometheus, /ECONNRESET|empty answer/],
+    ['a chunked answer', '127.0.1.35', s => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nbusy 4\n\r\n0\r\n\r\n'), prometheus, /chunked/],
+    ['the agent\'s count', '127.0.1.36', s => s.end(answer('{"connections":12}\n')), agent, undefined],
+    ['the agent answering garbage', '127.0.1.37', s => s.end(answer('{"connections":')), agent, /not the agent's answer/],
+    ['the agent unable to read /proc/net/tcp', '127.0.1.38', s => s.end('HTTP/1.0 503 Service Unavailable\r\n\r\n{"error":"/proc/net/tcp is unreadable"}'), agent, /HTTP 503/],
+  ];
+  test.each(cases)('%s', async (_name, address, handler, reader, failure) => {
+    await serve(address, handler);
+    const r = await scrapeOne({ taskId: 'x', address }, STATUS_PORT, 1000, reader);
+    if (failure) expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(failure) });
+    else expect(r).toMatchObject({ ok: true, ...(reader === agent ? { connections: 12 } : { value: 4 }) });
+  });
+
+  test('a hanging endpoint times out', async () => {
+    await serve('127.0.1.39', () => undefined);
+    expect(await scrapeOne({ taskId: 'h', address: '127.0.1.39' }, STATUS_PORT, 300, prometheus)).toMatchObject({ ok: false, reason: 'no answer within 300 ms' });
   });
 });
