@@ -459,7 +459,8 @@ export class FastAutoscaler extends Construct {
     if (props.createDashboard ?? false) {
       this.dashboard = new AutoscalerDashboard(this, 'Dashboard', {
         metrics: this,
-        loadName: policy.metric,
+        // A Prometheus metric is named by its series.
+        loadName: props.policy.metric._series ? `${policy.metric} ${props.policy.metric._series.name}` : policy.metric,
         maxTasks,
         alarms: this.alarms,
         title: `fast-autoscaler: ${this.node.path}`,

@@ -13,6 +13,11 @@ export interface TaskApp {
   readonly port: number;
   /** http1: how long each request waits; h2: how much CPU each stream burns. */
   readonly ms: number;
+  /**
+   * How often the emulated metadata endpoint samples the task's stats. AWS does not document
+   * it; one public capture from Fargate shows samples 10 s apart. @default 1000
+   */
+  readonly statsSampleMs?: number;
 }
 
 /**
@@ -47,7 +52,7 @@ async function startAgentTask(taskArn: string, agent: any, app: TaskApp, cpu: nu
     await ns.destroy();
   };
   try {
-    metadata = await TaskMetadataEmulator.start(ns.hostAddress);
+    metadata = await TaskMetadataEmulator.start(ns.hostAddress, { sampleIntervalMs: app.statsSampleMs });
     const appProcess = ns.spawn(process.execPath, [path.join(__dirname, 'task-app.js'), app.mode, String(app.port), String(app.ms)], {
       stdio: 'ignore', detached: true,
     });
