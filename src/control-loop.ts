@@ -106,7 +106,10 @@ export class ControlLoop extends Construct {
       allowAllOutbound: false,
     });
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (ECS, DynamoDB) over HTTPS');
-    service.connections.allowFrom(this.securityGroup, ec2.Port.tcp(props.config.statusPort), 'fast-autoscaler controller reads stub_status');
+    // The tasks' status (or metrics) port; a queue is read through the SQS API, not on the tasks.
+    if (props.config.statusPort > 0) {
+      service.connections.allowFrom(this.securityGroup, ec2.Port.tcp(props.config.statusPort), 'fast-autoscaler controller reads stub_status');
+    }
 
     const config: ControllerConfig = {
       ...props.config,

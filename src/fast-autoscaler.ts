@@ -13,7 +13,7 @@ import { AutoscalerAlarms } from './autoscaler-alarms';
 import { AutoscalerDashboard } from './autoscaler-dashboard';
 import { AutoscalerMetrics } from './autoscaler-metrics';
 import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
-import { MetricName, SourceType } from './controller/controller-config';
+import { MetricName, QUEUE_SETTLE_SECONDS, SourceType } from './controller/controller-config';
 import { ControllerMetric } from './controller/controller-metrics';
 import { defaultControllerMemoryMb } from './controller-memory';
 import { MetricSource } from './metric-sources/metric-source';
@@ -45,9 +45,10 @@ export interface FastAutoscalerProps {
   readonly maxTasks: number;
 
   /**
-   * The fewest tasks the autoscaler ever asks for. Allowed: 1 to `maxTasks`. Zero is not
-   * allowed: every metric source reads the running tasks, so with none running the
-   * autoscaler could never scale out again.
+   * The fewest tasks the autoscaler ever asks for. Allowed: 1 to `maxTasks`, or 0 with
+   * `MetricSource.sqsQueue()`, which reads the queue without tasks (the first message scales
+   * the service out from zero). The other sources read the running tasks: with none running
+   * the autoscaler could never scale out again.
    * @default 1
    */
   readonly minTasks?: number;
@@ -248,7 +249,7 @@ export class FastAutoscaler extends Construct {
   public readonly agentContainer?: ecs.ContainerDefinition;
 
   /** The container and port the load balancer should target. */
-  private readonly target: { readonly containerName: string; readonly containerPort: number };
+  private readonly target: { readonly containerName: string; readonly containerPort?: number };
   private targetMade?: ecs.IEcsLoadBalancerTarget;
 
   /**
@@ -370,9 +371,12 @@ export class FastAutoscaler extends Construct {
     const errors = [
       ...sourceErrors,
       ...prepared.errors,
-      ...(minTasks === 0
-        ? ['`minTasks` must be a whole number from 1 to 5000, got 0: with no task running there is no load to measure, so the autoscaler could never scale out again']
-        : checkWhole('minTasks', minTasks, 1, 5000)),
+      ...(minTasks === 0 && prepared.readsTasks
+        ? ['`minTasks` must be a whole number from 1 to 5000, got 0: the metric source reads the running tasks, so with none running the autoscaler could never scale out again (MetricSource.sqsQueue() reads without tasks and allows 0)']
+        : checkWhole('minTasks', minTasks, prepared.readsTasks ? 1 : 0, 5000)),
+      ...(!prepared.readsTasks && !(props.disableScaleIn ?? true) && safeSeconds(scaleInWindow) !== undefined && safeSeconds(scaleInWindow)! < QUEUE_SETTLE_SECONDS
+        ? [`\`scaleInWindow\` must be at least ${QUEUE_SETTLE_SECONDS} seconds with a queue and scale-in on, got ${scaleInWindow.toHumanString()}: SQS's approximate counts may take a minute to settle after producers stop`]
+        : []),
       ...checkWhole('maxTasks', maxTasks, 1, 5000),
       ...(props.maxScaleOutStep !== undefined ? checkWhole('maxScaleOutStep', props.maxScaleOutStep, 1, 5000) : []),
       ...checkDuration('interval', interval, 1, 60),
@@ -425,6 +429,7 @@ export class FastAutoscaler extends Construct {
         dryRun: props.dryRun ?? false,
       },
     });
+    attached.grantController?.(loop.function);
     this.stateMachine = loop.stateMachine;
     this.controllerFunction = loop.function;
     this.controllerSecurityGroup = loop.securityGroup;
@@ -467,10 +472,10 @@ export class FastAutoscaler extends Construct {
       }).dashboard;
     }
 
-    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, attached.targetPort, statusPort, attached.config.type) });
+    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, attached.targetPort ?? 0, statusPort, attached.config.type) });
     if (attached.config.type === 'nginxProxy') {
       // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
-      this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, attached.targetPort) });
+      this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, attached.targetPort ?? 0) });
     }
   }
 
@@ -482,7 +487,11 @@ export class FastAutoscaler extends Construct {
   public get loadBalancerTarget(): ecs.IEcsLoadBalancerTarget {
     // Made when asked for: a service with no load balancer (a worker read through its own
     // metrics endpoint) needs no port mapping for it.
-    this.targetMade ??= this.service.loadBalancerTarget(this.target);
+    const { containerName, containerPort } = this.target;
+    if (containerPort === undefined) {
+      throw new Error(`\`loadBalancerTarget\`: the container \`${containerName}\` has no port mapping to target; set \`appPort\` (a queue worker needs no load balancer)`);
+    }
+    this.targetMade ??= this.service.loadBalancerTarget({ containerName, containerPort });
     return this.targetMade;
   }
 
@@ -616,7 +625,7 @@ export class FastAutoscaler extends Construct {
       Annotations.of(this).addWarningV2('cdk-fast-autoscaler:applicationAutoScaling',
         `Application Auto Scaling also sets this service's desired count (${target.node.path}). Both act on the same number: its scale-in, on its own metric, can undo this autoscaler's scale-out, and the two then flap; its scale-out only arrives later. To let them coexist, keep this autoscaler's \`disableScaleIn\` true (the default) so that Application Auto Scaling owns scale-in, and give its scalable target a MaxCapacity of at least \`maxTasks\`; otherwise remove one of them.`);
     }
-    for (const sg of securityGroupsWithoutRule(service, this.controllerSecurityGroup, statusPort)) {
+    for (const sg of statusPort > 0 ? securityGroupsWithoutRule(service, this.controllerSecurityGroup, statusPort) : []) {
       Annotations.of(this).addWarningV2('cdk-fast-autoscaler:statusPortClosed',
         `The service's security group ${sg.node.path} takes no new rules (imported with \`mutable: false\`): the controller cannot be let in on the status port ${statusPort}, and every scrape would time out. Import it mutable, or add an ingress rule from \`controllerSecurityGroup\` on TCP ${statusPort} yourself and acknowledge this warning.`);
     }

@@ -27,6 +27,13 @@ export class ScalingMetric {
   public static readonly MEMORY_UTILIZATION = new ScalingMetric('MEMORY_UTILIZATION');
 
   /**
+   * A queue's messages (visible, plus in flight and delayed as `MetricSource.sqsQueue` says),
+   * read once a tick for the service. With target tracking, `targetPerTask` is each task's
+   * share of the backlog: tasks = ceil(messages / targetPerTask).
+   */
+  public static readonly QUEUE_MESSAGES = new ScalingMetric('QUEUE_MESSAGES');
+
+  /**
    * A gauge of the app's own Prometheus exposition (requests in flight, queue depth, busy
    * workers), read by `MetricSource.prometheus`: the samples named `name` whose labels include
    * every pair of `labels`, summed per task. A task whose exposition has no such sample is unread.

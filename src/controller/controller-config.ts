@@ -10,21 +10,35 @@ export const CONFIG_ENV = 'FAST_AUTOSCALER_CONFIG';
 export type MetricName =
   | 'ACTIVE_CONNECTIONS' | 'IN_FLIGHT_REQUESTS' | 'REQUESTS_PER_SECOND'
   | 'CPU_UTILIZATION' | 'MEMORY_UTILIZATION'
-  | 'PROMETHEUS_GAUGE' | 'PROMETHEUS_COUNTER';
+  | 'PROMETHEUS_GAUGE' | 'PROMETHEUS_COUNTER'
+  | 'QUEUE_MESSAGES';
 
 export const METRIC_NAMES: readonly MetricName[] = [
   'ACTIVE_CONNECTIONS', 'IN_FLIGHT_REQUESTS', 'REQUESTS_PER_SECOND', 'CPU_UTILIZATION', 'MEMORY_UTILIZATION',
-  'PROMETHEUS_GAUGE', 'PROMETHEUS_COUNTER',
+  'PROMETHEUS_GAUGE', 'PROMETHEUS_COUNTER', 'QUEUE_MESSAGES',
 ];
 
-/** Where each task's load is read. */
-export type SourceType = 'nginxProxy' | 'taskAgent' | 'prometheus';
+/** Where the load is read: on each task, or (a queue) once for the service. */
+export type SourceType = 'nginxProxy' | 'taskAgent' | 'prometheus' | 'sqsQueue';
+
+/** Whether a source reads the tasks (and so needs one running), or reads without them. */
+export function readsTasks(type: SourceType): boolean {
+  return type !== 'sqsQueue';
+}
+
+/**
+ * SQS documents that its approximate counts may not be consistent until at least a minute
+ * after producers stop sending: no scale-in on a queue's count sooner than this after its last
+ * non-zero reading, which a scale-in window at least this long guarantees.
+ */
+export const QUEUE_SETTLE_SECONDS = 60;
 
 /** The metrics each source reads: the construct refuses any other pair, and so does the controller. */
 export const SOURCE_METRICS: Readonly<Record<SourceType, readonly MetricName[]>> = {
   nginxProxy: ['ACTIVE_CONNECTIONS', 'IN_FLIGHT_REQUESTS', 'REQUESTS_PER_SECOND'],
   taskAgent: ['ACTIVE_CONNECTIONS', 'CPU_UTILIZATION', 'MEMORY_UTILIZATION'],
   prometheus: ['PROMETHEUS_GAUGE', 'PROMETHEUS_COUNTER'],
+  sqsQueue: ['QUEUE_MESSAGES'],
 };
 
 /** The sources that read a metric, for error messages. */
@@ -51,6 +65,14 @@ export type SourceConfig =
     readonly path: string;
     /** What the policy's PROMETHEUS_GAUGE or PROMETHEUS_COUNTER sums. */
     readonly series: PrometheusSeries;
+  }
+  | {
+    readonly type: 'sqsQueue';
+    readonly queueUrl: string;
+    /** Count messages received but not yet deleted (a worker is busy with them). */
+    readonly countInFlight: boolean;
+    /** Count messages not yet visible (delayed). */
+    readonly countDelayed: boolean;
   };
 
 export interface StepConfig {
@@ -88,7 +110,7 @@ export interface ControllerConfig {
   readonly maxFailedScrapeRatio: number;
   /** Where each task's load is read, and how. */
   readonly source: SourceConfig;
-  /** The port on each task where the load is read: the proxy's or the agent's status port, or the app's metrics port. */
+  /** The port on each task where the load is read: the proxy's or the agent's status port, or the app's metrics port (0 for a queue). */
   readonly statusPort: number;
   /** How long one state-machine run drives the service before it ends. */
   readonly runSeconds: number;
@@ -97,7 +119,7 @@ export interface ControllerConfig {
 
 /** The bounds both the construct and the controller enforce. */
 export const LIMITS = {
-  minTasks: [1, 5000],
+  minTasks: [0, 5000],
   maxTasks: [1, 5000],
   maxScaleOutStep: [1, 5000],
   intervalSeconds: [1, 60],
@@ -148,6 +170,7 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
   if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) {
     errors.push(`${CONFIG_ENV}.maxFailedScrapeRatio must be a number from 0 to 1, got ${JSON.stringify(ratio)}`);
   }
+  const source = parseSource(c.source, errors);
   const config: ControllerConfig = {
     cluster: str('cluster'),
     service: str('service'),
@@ -161,14 +184,21 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
     scaleInWindowSeconds: whole('scaleInWindowSeconds',
       [Number.isInteger(intervalSeconds) && intervalSeconds >= 1 ? intervalSeconds : 1, LIMITS.scaleInWindowSecondsMax]),
     maxFailedScrapeRatio: ratio as number,
-    source: parseSource(c.source, errors),
-    statusPort: whole('statusPort', LIMITS.statusPort),
+    source,
+    // A queue is read through the SQS API, not on the tasks.
+    statusPort: readsTasks(source.type) ? whole('statusPort', LIMITS.statusPort) : whole('statusPort', [0, 0]),
     runSeconds: whole('runSeconds', LIMITS.runSeconds),
     dryRun: bool('dryRun'),
   };
   if (errors.length === 0) {
     if (config.minTasks > config.maxTasks) {
       errors.push(`${CONFIG_ENV}.minTasks (${config.minTasks}) is above maxTasks (${config.maxTasks})`);
+    }
+    if (config.minTasks === 0 && readsTasks(config.source.type)) {
+      errors.push(`${CONFIG_ENV}.minTasks must be at least 1 with the source ${config.source.type}, which reads the running tasks, got 0`);
+    }
+    if (config.source.type === 'sqsQueue' && config.scaleInEnabled && config.scaleInWindowSeconds < QUEUE_SETTLE_SECONDS) {
+      errors.push(`${CONFIG_ENV}.scaleInWindowSeconds must be at least ${QUEUE_SETTLE_SECONDS} with a queue and scale-in on, got ${config.scaleInWindowSeconds}`);
     }
     if (!SOURCE_METRICS[config.source.type].includes(config.policy.metric)) {
       errors.push(`${CONFIG_ENV}.policy.metric ${config.policy.metric} is not read by the source ${config.source.type}; it reads ${SOURCE_METRICS[config.source.type].join(', ')}`);
@@ -193,8 +223,15 @@ function parseSource(raw: unknown, errors: string[]): SourceConfig {
     return { type: 'nginxProxy' };
   }
   if (source.type === 'nginxProxy' || source.type === 'taskAgent') return { type: source.type };
+  if (source.type === 'sqsQueue') {
+    const { queueUrl, countInFlight, countDelayed } = source;
+    if (typeof queueUrl !== 'string' || !/^https?:\/\/\S+$/.test(queueUrl)) errors.push(`${at}.queueUrl must be a queue URL, got ${JSON.stringify(queueUrl)}`);
+    if (typeof countInFlight !== 'boolean') errors.push(`${at}.countInFlight must be a boolean, got ${JSON.stringify(countInFlight)}`);
+    if (typeof countDelayed !== 'boolean') errors.push(`${at}.countDelayed must be a boolean, got ${JSON.stringify(countDelayed)}`);
+    return { type: 'sqsQueue', queueUrl: queueUrl as string, countInFlight: countInFlight as boolean, countDelayed: countDelayed as boolean };
+  }
   if (source.type !== 'prometheus') {
-    errors.push(`${at}.type must be nginxProxy, taskAgent or prometheus, got ${JSON.stringify(source.type)}`);
+    errors.push(`${at}.type must be nginxProxy, taskAgent, prometheus or sqsQueue, got ${JSON.stringify(source.type)}`);
     return { type: 'nginxProxy' };
   }
   const path = source.path;

@@ -218,7 +218,10 @@ function decideAlone(i: DecisionInput): Decision {
   if ((i.drainingTasks ?? 0) > 0) return hold(`scale-in waits for ${i.drainingTasks} stopping tasks to finish draining`);
   if (i.pendingCount > 0) return hold(`scale-in waits for ${i.pendingCount} pending tasks`);
   if (!i.window.complete) return hold('scale-in waits until the history covers the whole window');
-  const target = Math.max(i.window.max, Math.ceil(current / 2), i.minTasks);
+  // Halving never reaches zero: a service that may run none (a queue's workers) goes there
+  // when the whole window asked for none.
+  const toZero = i.minTasks === 0 && i.window.max === 0;
+  const target = toZero ? 0 : Math.max(i.window.max, Math.ceil(current / 2), i.minTasks);
   if (target >= current) return hold(`the window's highest recommendation (${i.window.max}) keeps ${current} tasks`);
   return {
     action: 'SCALE_IN',
@@ -227,7 +230,9 @@ function decideAlone(i: DecisionInput): Decision {
     complete,
     reason: current > i.maxTasks
       ? `desired count ${current} is above maxTasks ${i.maxTasks}: down by at most half a window`
-      : `load stayed at or below ${i.window.max} tasks' worth for the whole window`,
+      : toZero
+        ? 'nothing to do for the whole window: no task needed'
+        : `load stayed at or below ${i.window.max} tasks' worth for the whole window`,
   };
 }
 

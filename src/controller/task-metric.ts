@@ -79,6 +79,9 @@ export function taskMetric(
       return known(sample.memoryPercent);
     case 'PROMETHEUS_GAUGE':
       return known(sample.value);
+    case 'QUEUE_MESSAGES':
+      // A queue is read once for the service (see queue-reading.ts), never on a task.
+      return known(undefined);
     case 'REQUESTS_PER_SECOND':
     case 'PROMETHEUS_COUNTER': {
       const counter = counterOf(sample);

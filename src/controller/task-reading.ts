@@ -59,8 +59,8 @@ export const STUB_STATUS_READER: TaskReader = {
   },
 };
 
-/** The reader for the configured source and metric. */
-export function readerFor(config: Pick<ControllerConfig, 'source' | 'policy'>): TaskReader {
+/** The reader for the configured source and metric (a queue has none: its tasks are not read). */
+export function readerFor(config: Pick<ControllerConfig, 'source' | 'policy'>): TaskReader | undefined {
   const source = config.source;
   const metric: MetricName = config.policy.metric;
   switch (source.type) {
@@ -82,6 +82,8 @@ export function readerFor(config: Pick<ControllerConfig, 'source' | 'policy'>): 
         },
       };
     }
+    case 'sqsQueue':
+      return undefined;
   }
 }
 

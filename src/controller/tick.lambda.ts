@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { CONFIG_ENV, parseControllerConfig } from './controller-config';
 import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensions } from './controller-metrics';
 import { LoadHistory } from './load-trend';
@@ -27,6 +28,8 @@ const timeouts = awsClientTimeouts(config);
 // One retry inside a tick: the next tick, a few seconds later, is the real retry, and a
 // throttled call's backoff must not outlast the call's own time limit.
 const ecs = new ECSClient({ maxAttempts: 2, requestHandler: timeouts });
+// Under the queue source only: one GetQueueAttributes a tick, retried at the next tick.
+const sqs = config.source.type === 'sqsQueue' ? new SQSClient({ maxAttempts: 2, requestHandler: timeouts }) : undefined;
 const store = new StateStore(new DynamoDBClient({ maxAttempts: 3, requestHandler: timeouts }), config.table,
   `service#${config.cluster}#${config.service}`, ecsCallTimeoutMs(config));
 /** Per-task request counters: the warm instance's memory, never the state item's. */
@@ -47,7 +50,7 @@ const MAX_LOGGED_TASKS = 100;
  */
 export async function handler(event: TickEvent): Promise<TickResult> {
   const started = Date.now();
-  const report = await runTick(config, event, { ecs, store, scrape: scrapeAll, now: Date.now, counters, catalog, loadHistory, serveDelays });
+  const report = await runTick(config, event, { ecs, sqs, store, scrape: scrapeAll, now: Date.now, counters, catalog, loadHistory, serveDelays });
   const r = report.result;
   const f = r.figures;
   logger.info('tick', {
@@ -86,7 +89,9 @@ function publishMetrics(r: TickResult, anyValue: boolean, tickMs: number) {
     metrics.addMetric(M.SCALING_ACTIONS, MetricUnit.Count, r.action === 'HOLD' ? 0 : 1);
   }
   if (anyValue) {
-    const unit = config.policy.metric === 'REQUESTS_PER_SECOND' ? MetricUnit.CountPerSecond : MetricUnit.Count;
+    const metric = config.policy.metric;
+    const unit = metric === 'REQUESTS_PER_SECOND' || metric === 'PROMETHEUS_COUNTER' ? MetricUnit.CountPerSecond
+      : metric === 'CPU_UTILIZATION' || metric === 'MEMORY_UTILIZATION' ? MetricUnit.Percent : MetricUnit.Count;
     metrics.addMetric(M.LOAD, unit, f.total);
     metrics.addMetric(M.LOAD_PER_TASK, unit, f.perTask);
     // Not capped at maxTasks, unlike the figure the decision used: how far the load is past

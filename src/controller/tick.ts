@@ -1,6 +1,8 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ControllerConfig } from './controller-config';
 import { LEARNED_FROM_NEWEST, learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from './load-trend';
+import { QueueReading, QueueSource, readQueue } from './queue-reading';
 import { recordRecommendation, windowView } from './recommendation-history';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
@@ -58,6 +60,8 @@ export interface TickFigures {
 
 export interface TickDeps {
   readonly ecs: ECSClient;
+  /** Reads the queue, under the queue source. */
+  readonly sqs?: SQSClient;
   readonly store: StateStore;
   readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
   readonly now: () => number;
@@ -152,6 +156,10 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const goOn = now + config.intervalSeconds * 1000 < deadline;
   deps.counters.useFor(event.runId);
 
+  // A queue is read once for the service, while the tasks are listed.
+  const queueRead = config.source.type === 'sqsQueue'
+    ? readQueueWith(deps, config.source, ecsCallTimeoutMs(config), budget)
+    : undefined;
   let discovery: Discovery;
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
@@ -167,64 +175,15 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     return end(`listing the service's tasks (${discovery.calls.ListTasks ?? 0} pages this tick): it goes on at the next tick`, goOn, current);
   }
 
-  const scrapeStarted = deps.now();
-  // The scrape ends in time for the state write, within the tick's budget.
-  const scrapeLimits = scrapeOptions(config);
-  const left = tickBudgetMs(config) - (scrapeStarted - tickStarted) - 500;
-  const scraped = await deps.scrape([...discovery.running, ...discovery.draining], {
-    ...scrapeLimits,
-    deadlineMs: Math.max(100, Math.min(scrapeLimits.deadlineMs, left)),
-    requestTimeoutMs: Math.max(100, Math.min(scrapeLimits.requestTimeoutMs, left)),
-  });
-  const scrapeMs = deps.now() - scrapeStarted;
-
-  // Serving tasks decide the failed share; stopping ones only add the load they still carry.
-  const drainingIds = new Set(discovery.draining.map(t => t.taskId));
-  const samples: TaskSample[] = [];
-  const failures: Array<{ taskId: string; reason: string; draining?: true }> = [
-    ...discovery.unreachable,
-    ...discovery.drainingUnreachable.map(f => ({ ...f, draining: true as const })),
-  ];
-  let failedScrapes = discovery.unreachable.length;
-  for (const r of scraped) {
-    if (r.ok) {
-      const { ok: _ok, ms: _ms, taskId, at, ...reading } = r;
-      samples.push({ ...reading, taskId, at });
-    } else if (drainingIds.has(r.taskId)) {
-      failures.push({ taskId: r.taskId, reason: r.reason, draining: true });
-    } else {
-      failures.push({ taskId: r.taskId, reason: r.reason });
-      failedScrapes++;
-    }
-  }
-  // A task that stopped answering may have stopped: the next tick describes it again. (Not
-  // one the deadline left unread: nothing is known of it.)
-  deps.catalog.markSuspects(scraped.filter(r => !r.ok && r.ms > 0).map(r => r.taskId));
-  const gaps = rateGaps(config.intervalSeconds);
-  const perTask = samples.map(sample =>
-    taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId), event.runId));
-  deps.counters.record(samples, discovery.listedTaskIds, gaps);
-  const known = perTask.filter(m => m.value !== undefined);
-  const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
-  const totalStdDev = Math.sqrt(known.reduce((sum, m) => sum + m.variance, 0));
+  const measured = queueRead
+    ? measureQueue(config, await queueRead, discovery, current, deps.now())
+    : await measureTasks(config, discovery, deps, event.runId, tickStarted);
+  const { perTask, failures, counts, total, totalStdDev, complete, scrapeMs, serving } = measured;
   const drainingTasks = discovery.draining.length + discovery.drainingUnreachable.length;
-  const counts = {
-    scrapedTasks: discovery.running.length + discovery.unreachable.length,
-    failedScrapes,
-    unknownValues: perTask.filter(m => m.value === undefined && !drainingIds.has(m.taskId)).length,
-  };
-
-  // A tick that did not see every task records the current count, not its lower bound:
-  // a scale-in must never follow from what the controller failed to read. A complete tick
-  // records the most its noisy total may ask for.
-  const drainingUnknown = failures.filter(f => f.draining).length
-    + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
-  const complete = isComplete(counts) && drainingUnknown === 0;
-  // perTask[i] is samples[i]'s value: the serving tasks' readings, dated on arrival, only if the policy needs them.
-  const serving = () => samples.flatMap((x, i) => (drainingIds.has(x.taskId) ? [] : [{ taskId: x.taskId, value: perTask[i].value, at: x.at }]));
-  const projection = loadProjection(config, complete, total, scrapeStarted, deps, serving, discovery.listedTaskIds);
+  const minTasks = measured.minTasks;
+  const projection = loadProjection(config, complete, total, measured.readAt, deps, serving, discovery.listedTaskIds);
   const { high } = recommendationRange({
-    policy: config.policy, total, totalStdDev, minTasks: config.minTasks, maxTasks: config.maxTasks, projection,
+    policy: config.policy, total, totalStdDev, minTasks, maxTasks: config.maxTasks, projection,
   });
   const nowSeconds = Math.floor(now / 1000);
   const history = recordRecommendation(state.history, nowSeconds, complete ? high : Math.max(high, current),
@@ -232,7 +191,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
 
   const decision = decide({
     policy: config.policy,
-    minTasks: config.minTasks,
+    minTasks,
     maxTasks: config.maxTasks,
     maxScaleOutStep: config.maxScaleOutStep,
     scaleInEnabled: config.scaleInEnabled,
@@ -274,7 +233,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
 
   const figures: TickFigures = {
     total,
-    perTask: known.length > 0 ? total / known.length : 0,
+    perTask: measured.perTaskFigure,
     recommendation: decision.recommendation,
     running: discovery.running.length + discovery.unreachable.length,
     starting: discovery.starting,
@@ -308,6 +267,125 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   function hold(reason: string, cont: boolean, desired: number): TickResult {
     return { action: 'HOLD', desiredCount: desired, previousDesiredCount: desired, reason, continue: cont, notify: false, subject: '', message: '', figures: ZERO_FIGURES };
   }
+}
+
+/** What a tick measured, from the tasks or from a queue. */
+interface Measurement {
+  readonly perTask: readonly TaskMetric[];
+  readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string; readonly draining?: true }>;
+  readonly counts: { readonly scrapedTasks: number; readonly failedScrapes: number; readonly unknownValues: number };
+  readonly total: number;
+  readonly totalStdDev: number;
+  /** Whether every task (or the queue) was read: the only kind of tick scale-in may follow. */
+  readonly complete: boolean;
+  /** When the reads started (epoch ms). */
+  readonly readAt: number;
+  readonly scrapeMs: number;
+  /** The fewest tasks the tick may ask for: minTasks, or one while a queue holds a message. */
+  readonly minTasks: number;
+  /** The load per task, for the figures. */
+  readonly perTaskFigure: number;
+  /** The serving tasks' readings, dated on arrival (the predictive policy's serve delays). */
+  readonly serving: () => readonly TaskLoad[];
+}
+
+/** Reads every serving and draining task's load. */
+async function measureTasks(config: ControllerConfig, discovery: Discovery, deps: TickDeps, runId: string, tickStarted: number): Promise<Measurement> {
+  const scrapeStarted = deps.now();
+  // The scrape ends in time for the state write, within the tick's budget.
+  const scrapeLimits = scrapeOptions(config);
+  const left = tickBudgetMs(config) - (scrapeStarted - tickStarted) - 500;
+  const scraped = await deps.scrape([...discovery.running, ...discovery.draining], {
+    ...scrapeLimits,
+    deadlineMs: Math.max(100, Math.min(scrapeLimits.deadlineMs, left)),
+    requestTimeoutMs: Math.max(100, Math.min(scrapeLimits.requestTimeoutMs, left)),
+  });
+  const scrapeMs = deps.now() - scrapeStarted;
+
+  // Serving tasks decide the failed share; stopping ones only add the load they still carry.
+  const drainingIds = new Set(discovery.draining.map(t => t.taskId));
+  const samples: TaskSample[] = [];
+  const failures: Array<{ taskId: string; reason: string; draining?: true }> = [
+    ...discovery.unreachable,
+    ...discovery.drainingUnreachable.map(f => ({ ...f, draining: true as const })),
+  ];
+  let failedScrapes = discovery.unreachable.length;
+  for (const r of scraped) {
+    if (r.ok) {
+      const { ok: _ok, ms: _ms, taskId, at, ...reading } = r;
+      samples.push({ ...reading, taskId, at });
+    } else if (drainingIds.has(r.taskId)) {
+      failures.push({ taskId: r.taskId, reason: r.reason, draining: true });
+    } else {
+      failures.push({ taskId: r.taskId, reason: r.reason });
+      failedScrapes++;
+    }
+  }
+  // A task that stopped answering may have stopped: the next tick describes it again. (Not
+  // one the deadline left unread: nothing is known of it.)
+  deps.catalog.markSuspects(scraped.filter(r => !r.ok && r.ms > 0).map(r => r.taskId));
+  const gaps = rateGaps(config.intervalSeconds);
+  const perTask = samples.map(sample =>
+    taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId), runId));
+  deps.counters.record(samples, discovery.listedTaskIds, gaps);
+  const known = perTask.filter(m => m.value !== undefined);
+  const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
+  const counts = {
+    scrapedTasks: discovery.running.length + discovery.unreachable.length,
+    failedScrapes,
+    unknownValues: perTask.filter(m => m.value === undefined && !drainingIds.has(m.taskId)).length,
+  };
+  // A tick that did not see every task records the current count, not its lower bound:
+  // a scale-in must never follow from what the controller failed to read. A complete tick
+  // records the most its noisy total may ask for.
+  const drainingUnknown = failures.filter(f => f.draining).length
+    + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
+  return {
+    perTask,
+    failures,
+    counts,
+    total,
+    totalStdDev: Math.sqrt(known.reduce((sum, m) => sum + m.variance, 0)),
+    complete: isComplete(counts) && drainingUnknown === 0,
+    readAt: scrapeStarted,
+    scrapeMs,
+    minTasks: config.minTasks,
+    perTaskFigure: known.length > 0 ? total / known.length : 0,
+    // perTask[i] is samples[i]'s value: built only if the policy needs them.
+    serving: () => samples.flatMap((x, i) => (drainingIds.has(x.taskId) ? [] : [{ taskId: x.taskId, value: perTask[i].value, at: x.at }])),
+  };
+}
+
+/**
+ * A queue's counters, read once for the service. One read stands for the service's "tasks
+ * read": an unread queue is a failed read (the tick holds, records its current count for the
+ * scale-in window, and counts in the failed reads). While the queue holds a message, visible
+ * or in flight, the tick asks for one task at least: from zero, the first message is a
+ * scale-out; to zero, never while a worker still has a message (counted or not).
+ */
+function measureQueue(config: ControllerConfig, reading: QueueReading, discovery: Discovery, current: number, readAt: number): Measurement {
+  const counts = { scrapedTasks: 1, failedScrapes: reading.ok ? 0 : 1, unknownValues: 0 };
+  const busy = reading.ok ? reading.total > 0 || reading.inFlight > 0 : current > 0;
+  const total = reading.ok ? reading.total : 0;
+  const serving = discovery.running.length + discovery.unreachable.length;
+  return {
+    perTask: reading.ok ? [{ taskId: 'queue', value: total, variance: 0 }] : [],
+    failures: reading.ok ? [] : [{ taskId: 'queue', reason: reading.reason }],
+    counts,
+    total,
+    totalStdDev: 0,
+    complete: reading.ok,
+    readAt,
+    scrapeMs: 0,
+    minTasks: Math.max(config.minTasks, busy ? 1 : 0),
+    perTaskFigure: total / Math.max(1, serving),
+    serving: () => [],
+  };
+}
+
+function readQueueWith(deps: TickDeps, source: QueueSource, abortAfterMs: number, signal: AbortSignal): Promise<QueueReading> {
+  if (!deps.sqs) return Promise.resolve({ ok: false, reason: 'no SQS client' });
+  return readQueue(deps.sqs, source, abortAfterMs, signal);
 }
 
 /**

@@ -1,5 +1,7 @@
-import { Duration, Size } from 'aws-cdk-lib';
+import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
 import { PreparedSource, SourceContext } from './source-binding';
 import { addTaskAgentSidecar, DEFAULT_AGENT_IMAGE } from './task-agent-sidecar';
 import { MetricName, SOURCE_METRICS, SourceType, sourcesOf } from '../controller/controller-config';
@@ -104,6 +106,24 @@ export interface PrometheusSourceOptions {
 }
 
 /**
+ * Options of the SQS queue source.
+ */
+export interface SqsQueueSourceOptions {
+  /**
+   * Count the messages received but not yet deleted (in flight): a worker is still busy with
+   * them. Whether counted or not, the service never scales to zero while any is in flight.
+   * @default true
+   */
+  readonly countInFlight?: boolean;
+
+  /**
+   * Count the messages sent with a delay that has not passed yet.
+   * @default false
+   */
+  readonly countDelayed?: boolean;
+}
+
+/**
  * Where the controller reads each task's load.
  *
  * The nginx proxy is the original design: it sits in front of the app and counts what passes.
@@ -138,6 +158,16 @@ export abstract class MetricSource {
   }
 
   /**
+   * A queue worker's backlog, read once a tick for the service (one `GetQueueAttributes`),
+   * not from its tasks: nothing is added to the task, and the service may have no load
+   * balancer and scale from zero (`minTasks: 0`). Scale on `ScalingMetric.QUEUE_MESSAGES`.
+   * @param queue the queue the service's tasks receive from, in this stack's account and Region
+   */
+  public static sqsQueue(queue: sqs.IQueue, options: SqsQueueSourceOptions = {}): MetricSource {
+    return new SqsQueueSource(queue, options ?? {});
+  }
+
+  /**
    * The source's kind: `nginxProxy`, `taskAgent` or `prometheus`.
    */
   public abstract readonly kind: string;
@@ -154,6 +184,7 @@ const SOURCE_LABELS: Record<SourceType, string> = {
   nginxProxy: 'MetricSource.nginxProxy()',
   taskAgent: 'MetricSource.taskAgent()',
   prometheus: 'MetricSource.prometheus()',
+  sqsQueue: 'MetricSource.sqsQueue()',
 };
 
 /** The error when a source does not read the policy's metric, naming the sources that do. */
@@ -194,6 +225,7 @@ class NginxProxySource extends MetricSource {
     ];
     return {
       errors,
+      readsTasks: true,
       appPort,
       attach: () => {
         const sidecar = addProxySidecar(c.scope, {
@@ -241,6 +273,7 @@ class TaskAgentSource extends MetricSource {
     const appPort = c.appPort ?? (appPorts.length > 0 && this.o.appPorts === undefined ? appPorts[0] : mapped[0] ?? appPorts[0]);
     return {
       errors,
+      readsTasks: true,
       appPort,
       attach: () => {
         const sidecar = addTaskAgentSidecar(c.scope, {
@@ -277,6 +310,7 @@ class PrometheusSource extends MetricSource {
     ];
     return {
       errors,
+      readsTasks: true,
       appPort,
       attach: () => ({
         config: { type: 'prometheus', path, series: c.series! },
@@ -286,4 +320,53 @@ class PrometheusSource extends MetricSource {
       }),
     };
   }
+}
+
+class SqsQueueSource extends MetricSource {
+  public readonly kind = 'sqsQueue';
+  constructor(private readonly queue: sqs.IQueue, private readonly o: SqsQueueSourceOptions) {
+    super();
+    if (queue === undefined || queue === null) {
+      throw new Error('`queue` of MetricSource.sqsQueue() is required: the queue the service\'s tasks receive from');
+    }
+  }
+
+  public _prepare(c: SourceContext): PreparedSource {
+    const errors = [...metricErrors('sqsQueue', c.metric), ...sameEnvironmentErrors(c.scope, this.queue)];
+    return {
+      errors,
+      readsTasks: false,
+      attach: () => ({
+        config: {
+          type: 'sqsQueue',
+          queueUrl: this.queue.queueUrl,
+          countInFlight: this.o.countInFlight ?? true,
+          countDelayed: this.o.countDelayed ?? false,
+        },
+        statusPort: 0,
+        // A worker usually has no load balancer; one with a port mapping may still be targeted.
+        targetContainerName: c.appContainer.containerName,
+        targetPort: c.appPort ?? c.appContainer.portMappings[0]?.containerPort,
+        // GetQueueAttributes only: no KMS permission, whatever the queue's encryption (SQS
+        // documents kms:Decrypt for ReceiveMessage and kms:GenerateDataKey for SendMessage; the
+        // counters are not encrypted data).
+        grantController: controller => this.queue.grant(controller, 'sqs:GetQueueAttributes'),
+      }),
+    };
+  }
+}
+
+/**
+ * A queue in another account or Region cannot be read by the controller's role and client
+ * (one Region, one account): a synth error. Tokens (an environment-agnostic stack) are not judged.
+ */
+function sameEnvironmentErrors(scope: Construct, queue: sqs.IQueue): string[] {
+  const here = Stack.of(scope);
+  const errors: string[] = [];
+  for (const [what, there, mine] of [['account', queue.env.account, here.account], ['Region', queue.env.region, here.region]] as const) {
+    if (!Token.isUnresolved(there) && !Token.isUnresolved(mine) && there !== mine) {
+      errors.push(`\`queue\` of MetricSource.sqsQueue() must be in the autoscaler's ${what} (${mine}), got ${queue.node.path} in ${there}: the controller reads it with its own role and Region`);
+    }
+  }
+  return errors;
 }

@@ -1,4 +1,5 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MetricName, PrometheusSeries, SourceConfig } from '../controller/controller-config';
@@ -23,6 +24,8 @@ export interface SourceContext {
 /** A checked source, ready to be attached. */
 export interface PreparedSource {
   readonly errors: string[];
+  /** Whether it reads the running tasks (then at least one must run: minTasks ≥ 1). */
+  readonly readsTasks: boolean;
   /** The app port the load balancer targets through the source (the proxy's) or directly. */
   readonly appPort?: number;
   /** Adds the source's containers; called only when no prop had an error. */
@@ -32,12 +35,14 @@ export interface PreparedSource {
 /** An attached source: what the autoscaler wires to the controller and the load balancer. */
 export interface AttachedSource {
   readonly config: SourceConfig;
-  /** Where the controller reads each task. */
+  /** Where the controller reads each task; 0 when it reads no task (a queue). */
   readonly statusPort: number;
-  /** The container and port the load balancer should target. */
+  /** The container and port the load balancer should target, if the service has a port to target. */
   readonly targetContainerName: string;
-  readonly targetPort: number;
+  readonly targetPort?: number;
   /** The source's sidecar, if it has one. */
   readonly sidecar?: ecs.ContainerDefinition;
+  /** Grants the controller what it needs to read the source beyond the tasks (a queue's counters). */
+  readonly grantController?: (controller: iam.IGrantable) => void;
 }
 
