@@ -225,7 +225,7 @@ function parseSource(raw: unknown, errors: string[]): SourceConfig {
   if (source.type === 'nginxProxy' || source.type === 'taskAgent') return { type: source.type };
   if (source.type === 'sqsQueue') {
     const { queueUrl, countInFlight, countDelayed } = source;
-    if (typeof queueUrl !== 'string' || !/^https?:\/\/\S+$/.test(queueUrl)) errors.push(`${at}.queueUrl must be a queue URL, got ${JSON.stringify(queueUrl)}`);
+    if (typeof queueUrl !== 'string' || queueUrl.length === 0) errors.push(`${at}.queueUrl must be a queue URL, got ${JSON.stringify(queueUrl)}`);
     if (typeof countInFlight !== 'boolean') errors.push(`${at}.countInFlight must be a boolean, got ${JSON.stringify(countInFlight)}`);
     if (typeof countDelayed !== 'boolean') errors.push(`${at}.countDelayed must be a boolean, got ${JSON.stringify(countDelayed)}`);
     return { type: 'sqsQueue', queueUrl: queueUrl as string, countInFlight: countInFlight as boolean, countDelayed: countDelayed as boolean };
