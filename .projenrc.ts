@@ -85,7 +85,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   gitignore: [
-    '/.ci/.node22/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/',
+    '/.ci/.node22/', '/.ci/.moto/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/',
     '/examples/java-app/target/', '__pycache__/',
   ],
 

@@ -236,11 +236,8 @@ export interface FastAutoscalerProps {
  * then notifies.
  */
 export class FastAutoscaler extends Construct {
-  /**
-   * The proxy sidecar's container: the load balancer's target.
-   * @default - undefined unless the metric source is the nginx proxy
-   */
-  public readonly proxyContainer?: ecs.ContainerDefinition;
+  /** The proxy's container, under the nginx proxy source. */
+  private readonly proxy?: ecs.ContainerDefinition;
 
   /**
    * The task agent's container.
@@ -403,7 +400,7 @@ export class FastAutoscaler extends Construct {
     // Only now, with every prop checked, does the task definition change.
     const attached = prepared.attach();
     const statusPort = attached.statusPort;
-    if (attached.config.type === 'nginxProxy') this.proxyContainer = attached.sidecar;
+    if (attached.config.type === 'nginxProxy') this.proxy = attached.sidecar;
     if (attached.config.type === 'taskAgent') this.agentContainer = attached.sidecar;
     this.target = { containerName: attached.targetContainerName, containerPort: attached.targetPort };
 
@@ -477,6 +474,15 @@ export class FastAutoscaler extends Construct {
       // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
       this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, attached.targetPort ?? 0) });
     }
+  }
+
+  /**
+   * The proxy sidecar's container: the load balancer's target. Only under the nginx proxy
+   * source (the default); under another, reading it is an error (see `agentContainer`).
+   */
+  public get proxyContainer(): ecs.ContainerDefinition {
+    if (!this.proxy) throw new Error('`proxyContainer`: the metric source is not the nginx proxy, so there is no proxy container');
+    return this.proxy;
   }
 
   /**
@@ -646,6 +652,10 @@ const DEPRECATED_PROXY_PROPS = {
 function metricSourceOf(props: FastAutoscalerProps): { source: MetricSource; errors: string[] } {
   const legacy = (Object.keys(DEPRECATED_PROXY_PROPS) as Array<keyof typeof DEPRECATED_PROXY_PROPS>).filter(k => props[k] !== undefined);
   if (props.metricSource !== undefined && props.metricSource !== null) {
+    // Plain JavaScript may pass anything here.
+    if (typeof (props.metricSource as { _prepare?: unknown })._prepare !== 'function') {
+      throw new Error(`Invalid FastAutoscaler props:\n  \`metricSource\` must be a MetricSource (MetricSource.nginxProxy(), taskAgent(), prometheus() or sqsQueue()), got ${JSON.stringify(props.metricSource)}`);
+    }
     return {
       source: props.metricSource,
       errors: legacy.map(k => `\`${k}\` (deprecated) must not be set beside \`metricSource\`: pass it as MetricSource.nginxProxy({ ${DEPRECATED_PROXY_PROPS[k]} })`),

@@ -10,6 +10,24 @@ export function checkPort(prop: string, port: number): string[] {
   return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [`\`${prop}\` must be a whole number from 1 to 65535, got ${port}`];
 }
 
+/**
+ * A port one of our non-root sidecars listens on: Linux lets only a privileged process bind a
+ * port below 1024, and the proxy and the agent run as ordinary users with no capabilities.
+ */
+export function checkSidecarPort(prop: string, port: number): string[] {
+  if (Token.isUnresolved(port)) return [];
+  return Number.isInteger(port) && port >= 1024 && port <= 65535
+    ? []
+    : [`\`${prop}\` must be a whole number from 1024 to 65535, got ${port}: the sidecar runs as a non-root user, which cannot listen below 1024`];
+}
+
+/** A port known at synthesis (a token cannot be written into a sidecar's script). */
+export function checkPlainPort(prop: string, port: unknown): string[] {
+  if (typeof port !== 'number') return [`\`${prop}\` must be a port number, got ${JSON.stringify(port)}`];
+  if (Token.isUnresolved(port)) return [`\`${prop}\` must be known at synthesis, got a token`];
+  return checkPort(prop, port);
+}
+
 export function checkDistinctPorts(ports: Record<string, number>): string[] {
   const entries = Object.entries(ports).filter(([, p]) => !Token.isUnresolved(p));
   const errors: string[] = [];

@@ -224,7 +224,7 @@ describe('FastAutoscaler options', () => {
 
   test('the app container and port can be named', () => {
     const { stack, autoscaler } = typicalStack({ props: { appPort: 8080 } });
-    expect(autoscaler.proxyContainer?.containerName).toBe('fast-autoscaler-proxy');
+    expect(autoscaler.proxyContainer.containerName).toBe('fast-autoscaler-proxy');
     Template.fromStack(stack).hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: Match.arrayWith([Match.objectLike({
         Environment: [{ Name: 'FAST_AUTOSCALER_NGINX_CONF', Value: Match.stringLikeRegexp('server 127\\.0\\.0\\.1:8080;') }],
@@ -248,7 +248,7 @@ describe('FastAutoscaler validation', () => {
     ['maxTasks zero', { props: { maxTasks: 0 } }, /`maxTasks` must be a whole number from 1 to 5000, got 0/],
     ['fractional minTasks', { props: { minTasks: 1.5 } }, /`minTasks` must be a whole number from 1 to 5000, got 1.5/],
     ['minTasks zero (nothing left to measure)', { props: { minTasks: 0 } },
-      /`minTasks` must be a whole number from 1 to 5000, got 0: with no task running there is no load to measure, so the autoscaler could never scale out again/],
+      /`minTasks` must be a whole number from 1 to 5000, got 0: the metric source reads the running tasks, so with none running the autoscaler could never scale out again/],
     ['interval below 1 s', { props: { interval: Duration.millis(500) } }, /`interval` must be whole seconds from 1 to 60, got 500 millis/],
     ['interval above 60 s', { props: { interval: Duration.seconds(61) } }, /`interval` must be whole seconds from 1 to 60, got 1 minute 1 second/],
     ['interval not whole', { props: { interval: Duration.millis(1500) } }, /`interval` must be whole seconds from 1 to 60/],
@@ -256,7 +256,7 @@ describe('FastAutoscaler validation', () => {
       /`scaleInWindow` must be whole seconds from 10 to 3600, got 5 seconds/],
     ['proxy port on the app port', { props: { proxyPort: 80 } }, /`appPort` and `proxyPort` must differ, both are 80/],
     ['status port on the proxy port', { props: { statusPort: 8012 } }, /`proxyPort` and `statusPort` must differ, both are 8012/],
-    ['port out of range', { props: { statusPort: 70000 } }, /`statusPort` must be a whole number from 1 to 65535, got 70000/],
+    ['port out of range', { props: { statusPort: 70000 } }, /`statusPort` must be a whole number from 1024 to 65535, got 70000/],
     ['scrape ratio above 1', { props: { maxFailedScrapeRatio: 1.5 } }, /`maxFailedScrapeRatio` must be from 0 to 1, got 1.5/],
     ['maxScaleOutStep zero', { props: { maxScaleOutStep: 0 } }, /`maxScaleOutStep` must be a whole number from 1 to 5000, got 0/],
     ['a step outside the task bounds', {
@@ -276,7 +276,7 @@ describe('FastAutoscaler validation', () => {
 
   test('lists every error at once', () => {
     expect(() => typicalStack({ props: { minTasks: -1, proxyPort: 0 } })).toThrow(
-      /Invalid FastAutoscaler props:\n {2}`proxyPort` must be a whole number from 1 to 65535, got 0\n {2}`minTasks` must be/,
+      /Invalid FastAutoscaler props:\n {2}`proxyPort` must be a whole number from 1024 to 65535, got 0: the sidecar runs as a non-root user, which cannot listen below 1024\n {2}`minTasks` must be/,
     );
   });
 

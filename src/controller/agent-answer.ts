@@ -71,6 +71,7 @@ function readFigure(
     if (f === undefined) known = false;
     else total += f;
   }
+  if (!Number.isFinite(total)) return { ok: false, reason: 'the task\'s stats add up to a number that is not finite' };
   // Unknown (a container's first second, no container running): the reading holds no figure.
   return { ok: true, reading: known ? reading(total) : {} };
 }

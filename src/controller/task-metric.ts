@@ -98,7 +98,11 @@ export function taskMetric(
       const own = counter.countsOwnReads ? 1 + foreignReads : 0;
       const served = Math.max(0, counter.value - prevRequests - own);
       const seconds = gapMs / 1000;
-      return { taskId: sample.taskId, value: served / seconds, variance: served / (seconds * seconds) };
+      const rate = served / seconds;
+      if (!Number.isFinite(rate)) return known(undefined);
+      // Requests arrive as a Poisson process: n counted over g seconds have variance n / g².
+      // An app's own counter may count anything (seconds of CPU, bytes): no noise model is known.
+      return { taskId: sample.taskId, value: rate, variance: counter.countsOwnReads ? served / (seconds * seconds) : 0 };
     }
   }
 }

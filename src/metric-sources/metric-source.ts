@@ -7,7 +7,7 @@ import { addTaskAgentSidecar, DEFAULT_AGENT_IMAGE } from './task-agent-sidecar';
 import { MetricName, SOURCE_METRICS, SourceType, sourcesOf } from '../controller/controller-config';
 import { DEFAULT_PROXY_TIMEOUT_SECONDS } from '../proxy-nginx-config';
 import { addProxySidecar, PROXY_CONTAINER_NAME } from '../proxy-sidecar';
-import { checkBodySize, checkDistinctPorts, checkDuration, checkPort } from '../prop-checks';
+import { checkBodySize, checkDistinctPorts, checkDuration, checkPlainPort, checkPort, checkSidecarPort } from '../prop-checks';
 
 /**
  * The nginx image the proxy runs unless told otherwise: stock, public, no Docker build;
@@ -180,6 +180,26 @@ export abstract class MetricSource {
   public abstract _prepare(context: SourceContext): PreparedSource;
 }
 
+/** The Prometheus series travels in the Lambda's environment, which holds 4 KB in all. */
+const MAX_SERIES_CHARS = 1024;
+
+/**
+ * A sidecar's port that another container of the task (the app's other ports, another
+ * sidecar) already maps: both would listen in the task's one network namespace.
+ */
+function portsTakenErrors(c: SourceContext, ours: Record<string, number>, appPort: number | undefined): string[] {
+  const taken = new Map<number, string>();
+  for (const container of c.taskDefinition.node.children) {
+    if (!(container instanceof ecs.ContainerDefinition)) continue;
+    for (const m of container.portMappings) {
+      if (!Token.isUnresolved(m.containerPort) && !taken.has(m.containerPort)) taken.set(m.containerPort, container.containerName);
+    }
+  }
+  return Object.entries(ours)
+    .filter(([, port]) => !Token.isUnresolved(port) && port !== appPort && taken.has(port))
+    .map(([prop, port]) => `\`${prop}\` (${port}) is already a port of the container \`${taken.get(port)}\`: both would listen in the task's one network namespace; choose another`);
+}
+
 const SOURCE_LABELS: Record<SourceType, string> = {
   nginxProxy: 'MetricSource.nginxProxy()',
   taskAgent: 'MetricSource.taskAgent()',
@@ -217,9 +237,10 @@ class NginxProxySource extends MetricSource {
     const errors = [
       ...metricErrors('nginxProxy', c.metric),
       ...(appPort === undefined ? [noAppPort(c)] : checkPort('appPort', appPort)),
-      ...checkPort('proxyPort', proxyPort),
-      ...checkPort('statusPort', statusPort),
+      ...checkSidecarPort('proxyPort', proxyPort),
+      ...checkSidecarPort('statusPort', statusPort),
       ...checkDistinctPorts({ ...(appPort !== undefined ? { appPort } : {}), proxyPort, statusPort }),
+      ...portsTakenErrors(c, { proxyPort, statusPort }, appPort),
       ...checkDuration('proxyTimeout', timeout, 1, 86400),
       ...checkBodySize('proxyMaxRequestBodySize', this.o.maxRequestBodySize),
     ];
@@ -256,8 +277,12 @@ class TaskAgentSource extends MetricSource {
   public _prepare(c: SourceContext): PreparedSource {
     const statusPort = this.o.statusPort ?? DEFAULT_STATUS_PORT;
     const mapped = c.appContainer.portMappings.map(m => m.containerPort);
-    const errors = [...metricErrors('taskAgent', c.metric), ...checkPort('statusPort', statusPort)];
-    let appPorts = this.o.appPorts ?? (c.appPort !== undefined ? [c.appPort] : mapped.length === 1 ? mapped : undefined);
+    const errors = [...metricErrors('taskAgent', c.metric), ...checkSidecarPort('statusPort', statusPort)];
+    const given = this.o.appPorts;
+    if (given !== undefined && !Array.isArray(given)) {
+      errors.push(`\`appPorts\` of MetricSource.taskAgent() must be a list of port numbers, got ${JSON.stringify(given)}`);
+    }
+    let appPorts = Array.isArray(given) ? given : (c.appPort !== undefined ? [c.appPort] : mapped.length === 1 ? mapped : undefined);
     if (appPorts === undefined) {
       errors.push(mapped.length === 0
         ? noAppPort(c)
@@ -266,11 +291,14 @@ class TaskAgentSource extends MetricSource {
     } else if (appPorts.length === 0) {
       errors.push('`appPorts` of MetricSource.taskAgent() must name at least one port, got an empty list');
     }
-    appPorts.forEach((p, i) => errors.push(...checkPort(`appPorts[${i}]`, p)));
+    // The agent's script holds the ports as /proc/net/tcp writes them: they must be plain numbers.
+    appPorts.forEach((p, i) => errors.push(...checkPlainPort(given !== undefined ? `appPorts[${i}]` : 'appPort', p)));
     if (appPorts.includes(statusPort)) {
       errors.push(`\`statusPort\` (${statusPort}) of MetricSource.taskAgent() must not be one of the app's ports (${appPorts.join(', ')}): the agent would listen where the app does`);
     }
-    const appPort = c.appPort ?? (appPorts.length > 0 && this.o.appPorts === undefined ? appPorts[0] : mapped[0] ?? appPorts[0]);
+    // The load balancer's port: `appPort`, else the first of `appPorts`, else the only mapping.
+    const appPort = c.appPort ?? (Array.isArray(given) ? given[0] : appPorts[0]);
+    errors.push(...portsTakenErrors(c, { statusPort }, appPort));
     return {
       errors,
       readsTasks: true,
@@ -305,7 +333,10 @@ class PrometheusSource extends MetricSource {
     const errors = [
       ...metricErrors('prometheus', c.metric),
       ...checkPort('port', this.o.port),
-      ...(appPort === undefined ? [noAppPort(c)] : []),
+      // A worker with no port mapping needs no load balancer target: `loadBalancerTarget` says so if asked.
+      ...(c.series && JSON.stringify(c.series).length > MAX_SERIES_CHARS
+        ? [`the Prometheus series of \`policy\` (name and labels) must be at most ${MAX_SERIES_CHARS} characters as JSON, got ${JSON.stringify(c.series).length}: it travels in the controller's environment (4 KB in all)`]
+        : []),
       ...(/^\/[\x21-\x7e]*$/.test(path) ? [] : [`\`path\` of MetricSource.prometheus() must be an absolute path of printable ASCII without spaces, got ${JSON.stringify(path)}`]),
     ];
     return {
@@ -316,7 +347,7 @@ class PrometheusSource extends MetricSource {
         config: { type: 'prometheus', path, series: c.series! },
         statusPort: this.o.port,
         targetContainerName: c.appContainer.containerName,
-        targetPort: appPort!,
+        targetPort: appPort,
       }),
     };
   }

@@ -58,10 +58,11 @@ export function renderAgentScript(o: AgentScriptOptions): string {
       'answer \'200 OK\' "{\\"stats\\":$stats,\\"task\\":$task}"',
     ];
   return [
-    // The request's head is read to its end (or for 2 s at most), so that closing the
+    // The request's head is read to its end (16 lines, 1 s each, at most), so that closing the
     // connection never resets it with bytes unread; the path does not matter.
     "cr=$(printf '\\r')",
-    'while IFS= read -r -t 2 line && [ -n "${line%"$cr"}" ]; do :; done',
+    'i=0',
+    'while [ $i -lt 16 ] && IFS= read -r -t 1 line && [ -n "${line%"$cr"}" ]; do i=$((i + 1)); done',
     // HTTP/1.0: the answer ends where the connection does.
     "answer() { printf 'HTTP/1.0 %s\\r\\nContent-Type: application/json\\r\\nCache-Control: no-store\\r\\n\\r\\n%s\\n' \"$1\" \"$2\"; exit 0; }",
     ...read,

@@ -30,8 +30,8 @@ describe('parseControllerConfig', () => {
   });
 
   test('names every bad field at once', () => {
-    expect(() => parseControllerConfig(JSON.stringify({ ...good, minTasks: 0, statusPort: 'x' }))).toThrow(
-      /invalid FAST_AUTOSCALER_CONFIG:\n {2}FAST_AUTOSCALER_CONFIG.minTasks must be a whole number from 1 to 5000, got 0\n {2}FAST_AUTOSCALER_CONFIG.statusPort must be/,
+    expect(() => parseControllerConfig(JSON.stringify({ ...good, minTasks: -1, statusPort: 'x' }))).toThrow(
+      /invalid FAST_AUTOSCALER_CONFIG:\n {2}FAST_AUTOSCALER_CONFIG.minTasks must be a whole number from 0 to 5000, got -1\n {2}FAST_AUTOSCALER_CONFIG.statusPort must be/,
     );
   });
 
@@ -51,7 +51,7 @@ describe('the controller checks what the construct checks', () => {
   const predictive = (o: { targetPerTask?: number; startDelaySeconds?: number }) =>
     ({ type: 'predictive' as const, metric: 'ACTIVE_CONNECTIONS' as const, targetPerTask: 10, startDelaySeconds: 60, ...o });
   const cases: Array<[string, Partial<FastAutoscalerProps> | (() => unknown), Partial<ControllerConfig>, RegExp]> = [
-    ['minTasks 0', { minTasks: 0 }, { minTasks: 0 }, /minTasks must be a whole number from 1 to 5000/],
+    ['minTasks 0', { minTasks: 0 }, { minTasks: 0 }, /minTasks must be (a whole number from 1 to 5000|at least 1 with the source nginxProxy)/],
     ['fractional minTasks', { minTasks: 1.5 }, { minTasks: 1.5 }, /minTasks must be a whole number/],
     ['maxTasks above 5000', { maxTasks: 5001 }, { maxTasks: 5001 }, /maxTasks must be a whole number from 1 to 5000/],
     ['maxScaleOutStep 0', { maxScaleOutStep: 0 }, { maxScaleOutStep: 0 }, /maxScaleOutStep must be a whole number/],

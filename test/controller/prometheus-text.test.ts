@@ -30,10 +30,10 @@ describe('sumPrometheusSeries on a real exposition', () => {
     expect(sumPrometheusSeries(body, { name: 'http_requests_total', labels: { route: '/a"b\\c\nd' } })).toMatchObject({ ok: true, value: 2 });
   });
 
-  test('a name or label that matches nothing is unread, never 0', async () => {
+  test('a name the exposition does not declare is unread, never 0; labels no series has yet read 0 (the family is declared)', async () => {
     const body = await exposition();
     expect(sumPrometheusSeries(body, { name: 'http_request_in_flight', labels: {} })).toMatchObject({ ok: false, reason: expect.stringMatching(/no sample http_request_in_flight/) });
-    expect(sumPrometheusSeries(body, { name: 'http_requests_in_flight', labels: { route: '/nope' } })).toMatchObject({ ok: false });
+    expect(sumPrometheusSeries(body, { name: 'http_requests_in_flight', labels: { route: '/nope' } })).toEqual({ ok: true, value: 0, series: 0 });
   });
 });
 
@@ -63,5 +63,32 @@ describe('sumPrometheusSeries refuses what is not a usable value', () => {
       const r = sumPrometheusSeries(`busy${body}`, series);
       return r.ok ? Number.isFinite(r.value) && r.value >= 0 : typeof r.reason === 'string';
     }), { numRuns: 2000 });
+  });
+});
+
+describe('review findings', () => {
+  test('a declared family with no sample yet (a labelled series not used: an idle task) reads 0; an undeclared name stays unread', async () => {
+    const registry = new Registry();
+    new Gauge({ name: 'http_requests_in_flight', help: 'x', labelNames: ['route'], registers: [registry] });
+    new Counter({ name: 'jobs_total', help: 'x', labelNames: ['queue'], registers: [registry] });
+    const body = await registry.metrics();
+    expect(sumPrometheusSeries(body, { name: 'http_requests_in_flight', labels: { route: '/api' } })).toEqual({ ok: true, value: 0, series: 0 });
+    expect(sumPrometheusSeries(body, { name: 'jobs_total', labels: {} })).toEqual({ ok: true, value: 0, series: 0 });
+    // OpenMetrics names a counter's family without _total.
+    expect(sumPrometheusSeries('# TYPE jobs counter\n# EOF\n', { name: 'jobs_total', labels: {} })).toMatchObject({ ok: true, value: 0 });
+    expect(sumPrometheusSeries(body, { name: 'http_request_in_flight', labels: {} }).ok).toBe(false);
+  });
+
+  test('OpenMetrics exemplars are skipped; blanks before and inside labels read as Prometheus reads them', () => {
+    const series = { name: 'foo_total', labels: { a: '1' } };
+    expect(sumPrometheusSeries('foo_total{a="1"} 5 # {trace_id="abc"} 1.0 1700000000.1\n', series)).toMatchObject({ ok: true, value: 5 });
+    expect(sumPrometheusSeries('  foo_total {a="1"} 3\nfoo_total{ a = "1" ,\tb="2" } 4 1700000000000\n', series)).toMatchObject({ ok: true, value: 7 });
+  });
+
+  test('a garbage timestamp, a repeated label and a sum that overflows are unread', () => {
+    const series = { name: 'busy', labels: {} };
+    expect(sumPrometheusSeries('busy 3 banana\n', series).ok).toBe(false);
+    expect(sumPrometheusSeries('busy{a="1",a="2"} 3\n', series).ok).toBe(false);
+    expect(sumPrometheusSeries('busy{a="1"} 1e308\nbusy{a="2"} 1e308\n', series)).toMatchObject({ ok: false, reason: expect.stringMatching(/not finite/) });
   });
 });

@@ -107,3 +107,16 @@ describe('what the adversarial review found', () => {
     expect(taskMetric('REQUESTS_PER_SECOND', sample('a', 1302, 13_000), c.get('a'), GAPS, false, 'run-2').value).toBe(100);
   });
 });
+
+describe('an app\'s Prometheus counter as a rate (review finding)', () => {
+  const gaps = rateGaps(3);
+  test('no own-read correction and no Poisson noise: its unit is the app\'s (CPU seconds, bytes)', () => {
+    const m = taskMetric('PROMETHEUS_COUNTER', { taskId: 't', at: 3000, value: 10.9 }, [10, 0, 'run'], gaps, false, 'run');
+    expect(m.value).toBeCloseTo(0.3, 9);
+    expect(m.variance).toBe(0);
+  });
+  test('a counter that went down (a restart) or is not finite gives no rate', () => {
+    expect(taskMetric('PROMETHEUS_COUNTER', { taskId: 't', at: 3000, value: 5 }, [10, 0], gaps).value).toBeUndefined();
+    expect(taskMetric('PROMETHEUS_COUNTER', { taskId: 't', at: 3000, value: Infinity }, [10, 0], gaps).value).toBeUndefined();
+  });
+});

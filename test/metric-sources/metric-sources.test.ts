@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -52,7 +52,7 @@ describe('MetricSource.taskAgent()', () => {
     expect(agent.Privileged).toBeUndefined();
     expect(containers(stack).map(c => c.Name)).not.toContain('fast-autoscaler-proxy');
     expect(autoscaler.agentContainer?.containerName).toBe(AGENT_CONTAINER_NAME);
-    expect(autoscaler.proxyContainer).toBeUndefined();
+    expect(() => autoscaler.proxyContainer).toThrow(/the metric source is not the nginx proxy, so there is no proxy container/);
     template.hasResourceProperties('AWS::ECS::Service', { LoadBalancers: [Match.objectLike({ ContainerName: 'app', ContainerPort: 8080 })] });
     // Only the controller reaches the agent's port.
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 8022 } }));
@@ -167,5 +167,61 @@ describe('MetricSource.nginxProxy() and the deprecated proxy props', () => {
     expect(autoscaled({ metricSource: MetricSource.taskAgent(), proxyImage: ecs.ContainerImage.fromRegistry('nginx'), statusPort: 9 }).make).toThrow(
       /`statusPort` \(deprecated\) must not be set beside `metricSource`: pass it as MetricSource.nginxProxy\(\{ statusPort \}\)\n.*`proxyImage` \(deprecated\) must not be set beside `metricSource`: pass it as MetricSource.nginxProxy\(\{ image \}\)/s,
     );
+  });
+});
+
+describe('review findings: what a non-root sidecar, tokens and plain JavaScript would otherwise break', () => {
+  test('a sidecar port below 1024 is refused: a non-root process with no capabilities cannot listen there', () => {
+    expect(autoscaled({ metricSource: MetricSource.nginxProxy({ proxyPort: 80 }) }).make)
+      .toThrow(/`proxyPort` must be a whole number from 1024 to 65535, got 80: the sidecar runs as a non-root user/);
+    expect(autoscaled({ proxyPort: 443 }).make).toThrow(/`proxyPort` must be a whole number from 1024 to 65535, got 443/);
+    expect(autoscaled({ metricSource: MetricSource.taskAgent({ statusPort: 80 }) }).make)
+      .toThrow(/`statusPort` must be a whole number from 1024 to 65535, got 80/);
+  });
+
+  test('a status port another container of the task maps is refused (the app\'s admin port, another sidecar)', () => {
+    expect(autoscaled({ metricSource: MetricSource.taskAgent(), appPort: 8080 }, [8080, 8022]).make)
+      .toThrow(/`statusPort` \(8022\) is already a port of the container `app`: both would listen in the task's one network namespace/);
+    expect(autoscaled({ statusPort: 8080, proxyPort: 9000, appPort: 9090 }, [9090, 8080]).make)
+      .toThrow(/`statusPort` \(8080\) is already a port of the container `app`/);
+  });
+
+  test('the agent\'s ports must be plain numbers: a token cannot be written into its script', () => {
+    const { stack, make } = autoscaled({});
+    const port = new CfnParameter(stack, 'Port', { type: 'Number' }).valueAsNumber;
+    expect(() => autoscaled({ metricSource: MetricSource.taskAgent({ appPorts: [port] }) }).make()).toThrow(/`appPorts\[0\]` must be known at synthesis, got a token/);
+    expect(make).toBeDefined();
+    expect(autoscaled({ metricSource: MetricSource.taskAgent({ appPorts: 8080 as any }) }).make)
+      .toThrow(/`appPorts` of MetricSource.taskAgent\(\) must be a list of port numbers, got 8080/);
+    expect(autoscaled({ metricSource: MetricSource.taskAgent({ appPorts: ['8080' as any] }) }).make)
+      .toThrow(/`appPorts\[0\]` must be a port number, got "8080"/);
+  });
+
+  test('with several mapped ports and appPorts named, the load balancer targets the first of them', () => {
+    const { stack, service, make } = autoscaled({ metricSource: MetricSource.taskAgent({ appPorts: [9090] }) }, [8080, 9090]);
+    const autoscaler = make();
+    const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc: service.cluster.vpc });
+    alb.addListener('Http', { port: 80 }).addTargets('Web', { port: 9090, protocol: elbv2.ApplicationProtocol.HTTP, targets: [autoscaler.loadBalancerTarget] });
+    Template.fromStack(stack).hasResourceProperties('AWS::ECS::Service', { LoadBalancers: [Match.objectLike({ ContainerName: 'app', ContainerPort: 9090 })] });
+  });
+
+  test('a metricSource that is not one, from plain JavaScript, names the prop', () => {
+    expect(autoscaled({ metricSource: 'taskAgent' as any }).make).toThrow(/`metricSource` must be a MetricSource \(MetricSource.nginxProxy\(\), taskAgent\(\), prometheus\(\) or sqsQueue\(\)\), got "taskAgent"/);
+  });
+
+  test('a Prometheus worker with no port mapping synthesizes; its load balancer target is refused when asked for', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Task');
+    taskDefinition.addContainer('worker', { image: ecs.ContainerImage.fromRegistry('busybox') });
+    const service = new ecs.FargateService(stack, 'Service', { cluster: new ecs.Cluster(stack, 'Cluster'), taskDefinition });
+    const autoscaler = new FastAutoscaler(stack, 'Autoscaler', { service, metricSource: MetricSource.prometheus({ port: 9464 }), policy: IN_FLIGHT_GAUGE, maxTasks: 5 });
+    expect(() => Template.fromStack(stack)).not.toThrow();
+    expect(() => autoscaler.loadBalancerTarget).toThrow(/has no port mapping to target/);
+  });
+
+  test('a series too long for the controller\'s environment is refused', () => {
+    const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label_${i}`, 'x'.repeat(30)]));
+    const policy = ScalingPolicy.targetTracking({ metric: ScalingMetric.prometheusGauge('busy', labels), targetPerTask: 1 });
+    expect(autoscaled({ metricSource: MetricSource.prometheus({ port: 9464 }), policy }).make).toThrow(/must be at most 1024 characters as JSON/);
   });
 });

@@ -10,6 +10,8 @@ export interface StandIns {
   readonly serviceArn: string;
   readonly serviceName: string;
   readonly topicArn?: string;
+  /** The queue's URL, for a queue worker's template. */
+  readonly queueUrl?: string;
 }
 
 const ACCOUNT = '123456789012';
@@ -53,6 +55,7 @@ export class CfnResolver {
       case 'AWS::ECS::Service': return this.standIns.serviceArn;
       case 'AWS::SNS::Topic': return this.need(this.standIns.topicArn, 'topicArn');
       case 'AWS::DynamoDB::Table': return name;
+      case 'AWS::SQS::Queue': return this.need(this.standIns.queueUrl, 'queueUrl');
       default: throw new Error(`no local stand-in for Ref ${name} (${this.typeOf(name)})`);
     }
   }
@@ -65,6 +68,7 @@ export class CfnResolver {
       case 'AWS::ECS::Service.ServiceArn': return this.standIns.serviceArn;
       case 'AWS::Lambda::Function.Arn': return CfnResolver.functionArn(logicalId);
       case 'AWS::DynamoDB::Table.Arn': return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${logicalId}`;
+      case 'AWS::SQS::Queue.Arn': return `arn:aws:sqs:${REGION}:${ACCOUNT}:${this.need(this.standIns.queueUrl, 'queueUrl').split('/').pop()}`;
       default: throw new Error(`no local stand-in for GetAtt ${logicalId}.${attribute}`);
     }
   }

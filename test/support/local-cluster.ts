@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator, TaskRuntime } from './ecs-emulator';
 import { LoadGenerator } from './load-generator';
@@ -8,7 +9,7 @@ import { LocalApp } from './local-app';
 import { LocalControlLoop, TickLog } from './local-control-loop';
 import { SnsEmulator } from './sns-emulator';
 import { fargateService } from './typical-stack';
-import { FastAutoscaler, FastAutoscalerProps, ScalingMetric, ScalingPolicy } from '../../src';
+import { FastAutoscaler, FastAutoscalerProps, MetricSource, ScalingMetric, ScalingPolicy, SqsQueueSourceOptions } from '../../src';
 import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME } from '../../src/proxy-sidecar';
 
 export interface LocalClusterOptions {
@@ -33,6 +34,11 @@ export interface LocalClusterOptions {
    * to, and what to stop afterwards. @default one real nginx proxy per task, as the task definition has it
    */
   readonly tasks?: (template: any, app: LocalApp) => Promise<LocalTasks>;
+  /**
+   * A queue worker: the stack gets a queue, read through `MetricSource.sqsQueue` (the
+   * autoscaler's other props still apply), which the template's queue stands for on this server.
+   */
+  readonly queue?: { readonly endpoint: string; readonly url: string; readonly options?: SqsQueueSourceOptions };
 }
 
 /** How a local cluster runs its tasks. */
@@ -85,7 +91,10 @@ export class LocalCluster {
       if (snsEmulator) parts.push(snsEmulator);
       const dynalite = await DynaliteServer.start();
       parts.push(dynalite);
-      const loop = await LocalControlLoop.start({ template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick, timeScale: o.timeScale });
+      const loop = await LocalControlLoop.start({
+        template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick, timeScale: o.timeScale,
+        ...(o.queue ? { sqs: { endpoint: o.queue.endpoint, queueUrl: o.queue.url } } : {}),
+      });
       parts.push(loop);
       const load = new LoadGenerator(ecs, tasks.loadPort, o.healthyAfterMs);
       parts.push(load);
@@ -128,12 +137,14 @@ function synthesize(o: LocalClusterOptions, appPort: number): any {
   const stack = new Stack(app, 'Local', { env: { account: '123456789012', region: 'eu-west-1' } });
   const { service } = fargateService(stack, undefined, appPort);
   const topic = (o.withTopic ?? true) ? new Topic(stack, 'Topic') : undefined;
+  const queue = o.queue ? new Queue(stack, 'Jobs') : undefined;
   new FastAutoscaler(stack, 'Autoscaler', {
     service,
     policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10 }),
     minTasks: 2,
     maxTasks: 20,
     topic,
+    ...(queue ? { metricSource: MetricSource.sqsQueue(queue, o.queue?.options) } : {}),
     ...o.autoscaler,
   });
   return Template.fromStack(stack).toJSON();

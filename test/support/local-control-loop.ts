@@ -50,6 +50,8 @@ export interface LocalControlLoopOptions {
   readonly ecs: EcsEmulator;
   readonly dynalite: DynaliteServer;
   readonly sns?: SnsEmulator;
+  /** The SQS server and the queue the template's queue stands for, for a queue worker. */
+  readonly sqs?: { readonly endpoint: string; readonly queueUrl: string };
   /**
    * Shrinks the schedule's minute and the run's length by the same factor, so that a test
    * sees runs overlap and hand over as deployed (a run lasts the same number of schedule
@@ -76,6 +78,7 @@ export class LocalControlLoop {
       serviceArn: o.ecs.serviceArn,
       serviceName: o.ecs.serviceName,
       topicArn: o.sns?.topicArn,
+      queueUrl: o.sqs?.queueUrl,
     });
     const resources = Object.entries(o.template.Resources) as Array<[string, any]>;
     const [, machine] = resources.find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [];
@@ -93,7 +96,7 @@ export class LocalControlLoop {
     loop.lambda = await LambdaHost.start({
       bundle: TICK_BUNDLE,
       environment,
-      endpoints: { ecs: o.ecs.endpoint, dynamodb: o.dynalite.endpoint },
+      endpoints: { ecs: o.ecs.endpoint, dynamodb: o.dynalite.endpoint, ...(o.sqs ? { sqs: o.sqs.endpoint } : {}) },
       onLog: line => loop.onLog(line),
     });
     return loop;
