@@ -53,6 +53,8 @@ export interface TickFigures {
   readonly scrapeMs: number;
   /** ECS calls the discovery made, by action. */
   readonly ecsCalls: Readonly<Record<string, number>>;
+  /** Under the queue source, when read: its counters (in flight counts against scaling to zero, counted or not). */
+  readonly queue?: { readonly visible: number; readonly inFlight: number; readonly delayed: number };
   /** Under the predictive policy, when the load rises: the total projected `lookAheadSeconds` ahead. */
   readonly projectedTotal?: number;
   readonly lookAheadSeconds?: number;
@@ -242,6 +244,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     failed: counts.failedScrapes,
     scrapeMs,
     ecsCalls: discovery.calls,
+    ...(measured.queue ? { queue: measured.queue } : {}),
     ...(projection ? { projectedTotal: projection.total, lookAheadSeconds: projection.lookAheadSeconds } : {}),
   };
   const verb = config.dryRun ? 'would scale' : 'scales';
@@ -287,6 +290,8 @@ interface Measurement {
   readonly perTaskFigure: number;
   /** The serving tasks' readings, dated on arrival (the predictive policy's serve delays). */
   readonly serving: () => readonly TaskLoad[];
+  /** The queue's counters, under the queue source. */
+  readonly queue?: TickFigures['queue'];
 }
 
 /** Reads every serving and draining task's load. */
@@ -380,6 +385,7 @@ function measureQueue(config: ControllerConfig, reading: QueueReading, discovery
     minTasks: Math.max(config.minTasks, busy ? 1 : 0),
     perTaskFigure: total / Math.max(1, serving),
     serving: () => [],
+    ...(reading.ok ? { queue: { visible: reading.visible, inFlight: reading.inFlight, delayed: reading.delayed } } : {}),
   };
 }
 

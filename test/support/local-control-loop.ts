@@ -31,6 +31,8 @@ export interface TickLog extends Omit<TickResult, 'figures' | 'notify' | 'subjec
   readonly failed: number;
   readonly scrapeMs: number;
   readonly perTaskValues: Record<string, number | null>;
+  /** Under the queue source: its counters as the tick read them. */
+  readonly queue?: { readonly visible: number; readonly inFlight: number; readonly delayed: number };
   readonly seenAt: number;
 }
 
