@@ -25,6 +25,7 @@ const PRICE = {
   logsPerGb: 0.5,
   customMetricPerMonth: 0.3, // first 10,000 metrics
   alarmMetricPerMonth: 0.1, // standard resolution, per metric an alarm reads
+  sqsPerRequest: 0.4 / 1e6, // standard queue requests beyond the free tier (GetQueueAttributes is one)
 };
 const MONTH_SECONDS = 30 * 24 * 3600;
 /** Assumptions, measured locally (bench/RESULTS.md) or estimated where they cannot be. */
@@ -118,6 +119,11 @@ function main() {
     return `| ${a.maxTasks.toLocaleString('en-US')} | ${m.memoryGb * 1024} MB | ${a.lambdaMs} ms | ${fixed(c.express)} | ${fixed(c.lambda)} | ${fixed(c.dynamo)} | `
       + `${fixed(c.logs)} | **${fixed(c.loop)}** | ${fixed(c.monitoring)} | **${fixed(c.total)}** |`;
   });
+  // The queue source: one GetQueueAttributes a tick for the service (none per task).
+  const queueRows = [1, 3, 10].map(interval => {
+    const reads = MONTH_SECONDS / interval;
+    return `| ${interval} s | ${Math.round(reads).toLocaleString('en-US')} | ${fixed(reads * PRICE.sqsPerRequest)} |`;
+  });
   writeResults('Cost', 'npx ts-node -P tsconfig.dev.json bench/cost-model.ts', [
     'Monthly cost of one autoscaler in US dollars (us-east-1 list prices, no free tier), read from the synthesized template:',
     'Express workflow, 256 MB arm64 Lambda, a tick = Tick → Decide → KeepGoing? → WaitInterval (4 transitions).',
@@ -137,6 +143,13 @@ function main() {
     '| maxTasks | Lambda memory | tick | Express | Lambda | DynamoDB | Logs | **loop** | metrics & alarms | **total** |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...scaleRows,
+    '',
+    'A queue worker (`MetricSource.sqsQueue`) adds one `GetQueueAttributes` a tick, whatever its task count (SQS standard',
+    `requests at $${PRICE.sqsPerRequest * 1e6} a million, beyond the free tier), and no status reads of its tasks:`,
+    '',
+    '| interval | queue reads / month | $ / month |',
+    '| --- | --- | --- |',
+    ...queueRows,
     '',
     'Runs may live up to 230 s (so that a lost start leaves the older run ticking) but a newer run ends them after',
     'about a minute, so the longer limit costs nothing in steady state; the schedule\'s dead-letter queue is empty and',

@@ -57,8 +57,8 @@ function cpuSource(statsSampleMs: number): Source {
       h2 ??= new Http2Load(c.ecs, c.app.port);
       h2.setStreamsPerTask(up ? 1 : 0);
       if (!up) {
-        // The burn's last second must leave the stats before the next step.
-        await sleep(statsSampleMs + 1000);
+        // The burn must leave the stats (two samples: the one that spans its end, and the next) before the next step.
+        await sleep(2 * statsSampleMs + 1000);
       }
       return Date.now();
     },
