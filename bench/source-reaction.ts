@@ -50,7 +50,10 @@ function cpuSource(statsSampleMs: number): Source {
   return {
     label: `task agent, CPU (stats sampled every ${statsSampleMs / 1000} s)`,
     options: async () => ({
-      autoscaler: base({ metricSource: MetricSource.taskAgent(), policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.CPU_UTILIZATION, targetPerTask: 60 }) }),
+      autoscaler: base({
+        metricSource: MetricSource.taskAgent(),
+        policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.CPU_UTILIZATION, targetPerTask: 60 }),
+      }),
       tasks: async (template, app) => ({ runtime: agentTasks(template, { mode: 'h2', port: app.port, ms: 20, statsSampleMs }), loadPort: app.port }),
     }),
     step: async (c, up) => {

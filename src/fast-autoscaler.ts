@@ -371,7 +371,7 @@ export class FastAutoscaler extends Construct {
       ...(minTasks === 0 && prepared.readsTasks
         ? ['`minTasks` must be a whole number from 1 to 5000, got 0: the metric source reads the running tasks, so with none running the autoscaler could never scale out again (MetricSource.sqsQueue() reads without tasks and allows 0)']
         : checkWhole('minTasks', minTasks, prepared.readsTasks ? 1 : 0, 5000)),
-      ...(!prepared.readsTasks && !(props.disableScaleIn ?? true) && safeSeconds(scaleInWindow) !== undefined && safeSeconds(scaleInWindow)! < QUEUE_SETTLE_SECONDS
+      ...(!prepared.readsTasks && !(props.disableScaleIn ?? true) && (safeSeconds(scaleInWindow) ?? QUEUE_SETTLE_SECONDS) < QUEUE_SETTLE_SECONDS
         ? [`\`scaleInWindow\` must be at least ${QUEUE_SETTLE_SECONDS} seconds with a queue and scale-in on, got ${scaleInWindow.toHumanString()}: SQS's approximate counts may take a minute to settle after producers stop`]
         : []),
       ...checkWhole('maxTasks', maxTasks, 1, 5000),
@@ -469,7 +469,9 @@ export class FastAutoscaler extends Construct {
       }).dashboard;
     }
 
-    this.node.addValidation({ validate: () => this.warnAboutService(service, appContainer.containerName, attached.targetPort ?? 0, statusPort, attached.config.type) });
+    this.node.addValidation({
+      validate: () => this.warnAboutService(service, appContainer.containerName, attached.targetPort ?? 0, statusPort, attached.config.type),
+    });
     if (attached.config.type === 'nginxProxy') {
       // A target group that speaks TLS, HTTP/2 or gRPC to the proxy can never work: an error, not a warning.
       this.node.addValidation({ validate: () => proxyTargetGroupErrors(service, attached.targetPort ?? 0) });

@@ -34,6 +34,17 @@ export class ScalingMetric {
   public static readonly QUEUE_MESSAGES = new ScalingMetric('QUEUE_MESSAGES');
 
   /**
+   * Requests being read or answered right now (stub_status Reading + Writing, minus the
+   * status request): true concurrency, the metric Knative scales on.
+   */
+  public static readonly IN_FLIGHT_REQUESTS = new ScalingMetric('IN_FLIGHT_REQUESTS');
+
+  /**
+   * Requests per second, from the growth of stub_status's request counter between ticks.
+   */
+  public static readonly REQUESTS_PER_SECOND = new ScalingMetric('REQUESTS_PER_SECOND');
+
+  /**
    * A gauge of the app's own Prometheus exposition (requests in flight, queue depth, busy
    * workers), read by `MetricSource.prometheus`: the samples named `name` whose labels include
    * every pair of `labels`, summed per task. A task whose exposition has no such sample is unread.
@@ -54,17 +65,6 @@ export class ScalingMetric {
   public static prometheusCounter(name: string, labels?: { [name: string]: string }): ScalingMetric {
     return new ScalingMetric('PROMETHEUS_COUNTER', checkSeries('ScalingMetric.prometheusCounter', name, labels));
   }
-
-  /**
-   * Requests being read or answered right now (stub_status Reading + Writing, minus the
-   * status request): true concurrency, the metric Knative scales on.
-   */
-  public static readonly IN_FLIGHT_REQUESTS = new ScalingMetric('IN_FLIGHT_REQUESTS');
-
-  /**
-   * Requests per second, from the growth of stub_status's request counter between ticks.
-   */
-  public static readonly REQUESTS_PER_SECOND = new ScalingMetric('REQUESTS_PER_SECOND');
 
   /** The Prometheus samples this metric sums, for the two Prometheus metrics. @internal */
   public readonly _series?: PrometheusSeries;

@@ -51,7 +51,8 @@ export function parseAgentAnswer(body: string, metric: MetricName): ReadOutcome 
   if (metric === 'MEMORY_UTILIZATION') {
     const mib = limits.Memory;
     if (!isPositive(mib)) return { ok: false, reason: `the task's memory limit is not a positive number: ${JSON.stringify(mib)}` };
-    return readFigure(containers as Array<Record<string, unknown>>, containerMemoryBytes, bytes => ({ memoryPercent: (bytes / (mib * 1024 * 1024)) * 100 }));
+    const memoryPercent = (bytes: number) => ({ memoryPercent: (bytes / (mib * 1024 * 1024)) * 100 });
+    return readFigure(containers as Array<Record<string, unknown>>, containerMemoryBytes, memoryPercent);
   }
   return { ok: false, reason: `the agent does not read ${metric}` };
 }

@@ -10,9 +10,9 @@ import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
-import { readerFor } from './task-reading';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
 import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './task-metric';
+import { readerFor } from './task-reading';
 
 /** What the state machine passes to each tick. */
 export interface TickEvent {
@@ -295,7 +295,9 @@ interface Measurement {
 }
 
 /** Reads every serving and draining task's load. */
-async function measureTasks(config: ControllerConfig, discovery: Discovery, deps: TickDeps, runId: string, tickStarted: number): Promise<Measurement> {
+async function measureTasks(
+  config: ControllerConfig, discovery: Discovery, deps: TickDeps, runId: string, tickStarted: number,
+): Promise<Measurement> {
   const scrapeStarted = deps.now();
   // The scrape ends in time for the state write, within the tick's budget.
   const scrapeLimits = scrapeOptions(config);

@@ -6,7 +6,9 @@ function containerStats(o: { cpu: number; precpu: number; read: string; preread:
     read: o.read,
     preread: o.preread,
     cpu_stats: { cpu_usage: { total_usage: o.cpu, usage_in_kernelmode: 0, usage_in_usermode: o.cpu }, system_cpu_usage: 1e15, online_cpus: 2 },
-    precpu_stats: { cpu_usage: { total_usage: o.precpu, usage_in_kernelmode: 0, usage_in_usermode: o.precpu }, system_cpu_usage: 1e15 - 2e9, online_cpus: 2 },
+    precpu_stats: {
+      cpu_usage: { total_usage: o.precpu, usage_in_kernelmode: 0, usage_in_usermode: o.precpu }, system_cpu_usage: 1e15 - 2e9, online_cpus: 2,
+    },
     memory_stats: { usage: o.memory ?? 100 * 2 ** 20, limit: 4e9, stats: { total_inactive_file: o.inactive ?? 0 } },
   };
 }

@@ -105,7 +105,10 @@ describe('MetricSource.taskAgent()', () => {
       const autoscaler = make();
       const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc: service.cluster.vpc });
       alb.addListener('Https', { port: 443, protocol: elbv2.ApplicationProtocol.HTTP, open: false }).addTargets('Grpc', {
-        port: 8080, protocol: elbv2.ApplicationProtocol.HTTP, protocolVersion: elbv2.ApplicationProtocolVersion.GRPC, targets: [autoscaler.loadBalancerTarget],
+        port: 8080,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        protocolVersion: elbv2.ApplicationProtocolVersion.GRPC,
+        targets: [autoscaler.loadBalancerTarget],
       });
       expect(() => Template.fromStack(stack)).not.toThrow();
       const warning = Match.stringLikeRegexp('speaks gRPC to the app: the load balancer multiplexes many requests on few connections');

@@ -102,8 +102,12 @@ describe('MetricSource.sqsQueue()', () => {
   test('minTasks 0 stays refused for the sources that read the tasks, naming the one that allows it', () => {
     const { stack, service } = worker();
     expect(() => new FastAutoscaler(stack, 'A', {
-      service, metricSource: MetricSource.taskAgent({ appPorts: [80] }), appPort: 80,
-      policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.CPU_UTILIZATION, targetPerTask: 50 }), minTasks: 0, maxTasks: 5,
+      service,
+      metricSource: MetricSource.taskAgent({ appPorts: [80] }),
+      appPort: 80,
+      policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.CPU_UTILIZATION, targetPerTask: 50 }),
+      minTasks: 0,
+      maxTasks: 5,
     })).toThrow(/`minTasks` must be a whole number from 1 to 5000, got 0: the metric source reads the running tasks.*MetricSource.sqsQueue\(\) reads without tasks and allows 0/);
   });
 

@@ -92,7 +92,12 @@ export class LocalCluster {
       const dynalite = await DynaliteServer.start();
       parts.push(dynalite);
       const loop = await LocalControlLoop.start({
-        template, ecs, sns: snsEmulator, dynalite, onTick: o.onTick, timeScale: o.timeScale,
+        template,
+        ecs,
+        sns: snsEmulator,
+        dynalite,
+        onTick: o.onTick,
+        timeScale: o.timeScale,
         ...(o.queue ? { sqs: { endpoint: o.queue.endpoint, queueUrl: o.queue.url } } : {}),
       });
       parts.push(loop);

@@ -12,11 +12,18 @@ export const REQUESTS_COUNTER = 'http_requests_total';
  * after `delayMs`, so that requests stay in flight), and a real prom-client exposition on the
  * metrics port, whose in-flight gauge and request counter the app keeps as it serves.
  */
-export function prometheusTasks(o: { appPort: number; metricsPort: number; metricsPath: string; delayMs: number }): TaskRuntime {
+export function prometheusTasks(o: PrometheusTaskOptions): TaskRuntime {
   return { start: ({ address }) => startPrometheusTask(address, o) };
 }
 
-async function startPrometheusTask(address: string, o: { appPort: number; metricsPort: number; metricsPath: string; delayMs: number }): Promise<TaskContainers> {
+interface PrometheusTaskOptions {
+  readonly appPort: number;
+  readonly metricsPort: number;
+  readonly metricsPath: string;
+  readonly delayMs: number;
+}
+
+async function startPrometheusTask(address: string, o: PrometheusTaskOptions): Promise<TaskContainers> {
   assertLoopback(address);
   const registry = new Registry();
   const inFlight = new Gauge({ name: IN_FLIGHT_GAUGE, help: 'Requests being served', labelNames: ['route'], registers: [registry] });
