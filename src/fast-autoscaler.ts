@@ -130,7 +130,8 @@ export interface FastAutoscalerProps {
 
   /**
    * How long the recommendation must stay lower before the autoscaler scales in. Whole
-   * seconds from `interval` to 1 hour; only used when `disableScaleIn` is false.
+   * seconds from `interval` (60 s with `MetricSource.sqsQueue()`, whose counts may take a
+   * minute to settle) to 1 hour; only used when `disableScaleIn` is false.
    * @default Duration.minutes(5)
    */
   readonly scaleInWindow?: Duration;

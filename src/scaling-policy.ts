@@ -285,8 +285,8 @@ class StepPolicy extends ScalingPolicy {
       if (Token.isUnresolved(step.threshold) || Token.isUnresolved(step.desiredTasks)) {
         throw new Error(`\`steps[${i}]\` must be plain numbers: the controller compares them at run time, not tokens`);
       }
-      if (!Number.isFinite(step.threshold) || step.threshold < 0) {
-        throw new Error(`\`steps[${i}].threshold\` must be a number of 0 or more, got ${step.threshold}`);
+      if (!Number.isFinite(step.threshold) || step.threshold <= 0) {
+        throw new Error(`\`steps[${i}].threshold\` must be a number greater than 0, got ${step.threshold}: below the first threshold the service runs \`minTasks\``);
       }
       if (!Number.isInteger(step.desiredTasks) || step.desiredTasks < 0) {
         throw new Error(`\`steps[${i}].desiredTasks\` must be a whole number of 0 or more, got ${step.desiredTasks}`);

@@ -284,7 +284,7 @@ describe('FastAutoscaler validation', () => {
     ['not ascending', [{ threshold: 100, desiredTasks: 2 }, { threshold: 50, desiredTasks: 4 }], /`steps` must be in ascending order of threshold: `steps\[1\].threshold` is 50, not above `steps\[0\].threshold` 100/],
     ['fewer tasks higher up', [{ threshold: 50, desiredTasks: 4 }, { threshold: 100, desiredTasks: 2 }], /`steps\[1\].desiredTasks` is 2, below `steps\[0\].desiredTasks` 4/],
     ['empty', [], /`steps` must hold at least one step, got an empty list/],
-    ['negative threshold', [{ threshold: -1, desiredTasks: 2 }], /`steps\[0\].threshold` must be a number of 0 or more, got -1/],
+    ['negative threshold', [{ threshold: -1, desiredTasks: 2 }], /`steps\[0\].threshold` must be a number greater than 0, got -1/],
   ])('rejects steps that are %s', (_name, steps, message) => {
     expect(() => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps })).toThrow(message);
   });

@@ -287,8 +287,8 @@ function parsePolicy(p: unknown, errors: string[]): PolicyConfig {
         errors.push(`${at} must be an object, got ${JSON.stringify(step)}`);
         return;
       }
-      if (typeof step.threshold !== 'number' || !Number.isFinite(step.threshold) || step.threshold < 0) {
-        errors.push(`${at}.threshold must be a number of 0 or more, got ${JSON.stringify(step.threshold)}`);
+      if (typeof step.threshold !== 'number' || !Number.isFinite(step.threshold) || step.threshold <= 0) {
+        errors.push(`${at}.threshold must be a number greater than 0, got ${JSON.stringify(step.threshold)}`);
       }
       if (typeof step.desiredTasks !== 'number' || !Number.isInteger(step.desiredTasks) || step.desiredTasks < 0) {
         errors.push(`${at}.desiredTasks must be a whole number of 0 or more, got ${JSON.stringify(step.desiredTasks)}`);

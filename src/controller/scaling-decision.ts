@@ -174,7 +174,9 @@ function decideAlone(i: DecisionInput): Decision {
   // Below minTasks: straight to what the load needs, at least minTasks.
   if (current < i.minTasks) {
     const desiredCount = Math.max(i.minTasks, Math.min(low, current + i.maxScaleOutStep, i.maxTasks));
-    return { action: 'SCALE_OUT', desiredCount, recommendation, complete, reason: `desired count ${current} is below minTasks ${i.minTasks}` };
+    // (A queue that holds a message raises the floor to one task: then the load is the reason.)
+    const reason = measured && i.total > 0 ? `load ${round(i.total)} asks for ${recommendation} tasks, ${current} desired` : `desired count ${current} is below minTasks ${i.minTasks}`;
+    return { action: 'SCALE_OUT', desiredCount, recommendation, complete, reason };
   }
 
   if (measured && low > current) {
@@ -203,7 +205,7 @@ function decideAlone(i: DecisionInput): Decision {
     return hold(`${i.failedScrapes} of ${i.scrapedTasks} scrapes failed, more than the allowed share ${i.maxFailedScrapeRatio}; the tasks read ask for no more than ${current}`);
   }
   if (!measured) {
-    return hold('first reading of the request counters: no rate yet');
+    return hold(i.failedScrapes >= i.scrapedTasks ? 'nothing was read this tick' : 'first reading of the request counters: no rate yet');
   }
   if (high >= current) {
     return hold(high === recommendation

@@ -97,7 +97,9 @@ function publishMetrics(r: TickResult, anyValue: boolean, tickMs: number) {
     // Not capped at maxTasks, unlike the figure the decision used: how far the load is past
     // the ceiling is what the "held at maxTasks" alarm needs to see. The predictive policy's
     // projection counts: it is what the policy asks for.
-    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, askedTasks(config.policy, f.total, config.minTasks, f.projectedTotal));
+    // A queue holding a message holds one task at least, as the decision does.
+    const floor = f.queue && f.total > 0 ? 1 : 0;
+    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, askedTasks(config.policy, f.total, Math.max(config.minTasks, floor), f.projectedTotal));
   }
   metrics.publishStoredMetrics();
 }

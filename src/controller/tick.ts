@@ -162,6 +162,25 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const queueRead = config.source.type === 'sqsQueue'
     ? readQueueWith(deps, config.source, ecsCallTimeoutMs(config), budget)
     : undefined;
+  /**
+   * A tick that cannot decide (ECS did not answer, the listing goes on) still remembers a
+   * queue it found holding messages: the scale-in window must see every non-zero reading,
+   * or the service could go to zero moments after one.
+   */
+  const rememberBusyQueue = async () => {
+    const q = queueRead ? await queueRead : undefined;
+    if (!q?.ok || (q.total === 0 && q.inFlight === 0)) return;
+    const { high } = recommendationRange({ policy: config.policy, total: q.total, minTasks: Math.max(config.minTasks, 1), maxTasks: config.maxTasks });
+    const history = recordRecommendation(state.history, Math.floor(now / 1000), high, config.intervalSeconds, config.scaleInWindowSeconds);
+    const next: ControllerState = { ...state, lease: { runId: event.runId, startedAt: runStartedAt }, history };
+    if (sameState(next, state)) return;
+    try {
+      await deps.store.save(next, stored.version, budget);
+    } catch (err) {
+      // Another run wrote in between: it read the queue too.
+      if (!(err instanceof StateConflictError)) throw err;
+    }
+  };
   let discovery: Discovery;
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
@@ -169,11 +188,15 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now, listUntil });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
-    if (isTransientAwsError(err)) return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
+    if (isTransientAwsError(err)) {
+      await rememberBusyQueue();
+      return end(`ECS did not answer: ${(err as Error).name}: ${(err as Error).message}`, goOn);
+    }
     throw err;
   }
   const current = discovery.service.desiredCount;
   if (!discovery.listed) {
+    await rememberBusyQueue();
     return end(`listing the service's tasks (${discovery.calls.ListTasks ?? 0} pages this tick): it goes on at the next tick`, goOn, current);
   }
 
@@ -372,7 +395,8 @@ async function measureTasks(
  */
 function measureQueue(config: ControllerConfig, reading: QueueReading, discovery: Discovery, current: number, readAt: number): Measurement {
   const counts = { scrapedTasks: 1, failedScrapes: reading.ok ? 0 : 1, unknownValues: 0 };
-  const busy = reading.ok ? reading.total > 0 || reading.inFlight > 0 : current > 0;
+  // In flight holds a task that runs (a worker still has the message); at zero it is another consumer's.
+  const busy = reading.ok ? reading.total > 0 || (reading.inFlight > 0 && current > 0) : current > 0;
   const total = reading.ok ? reading.total : 0;
   const serving = discovery.running.length + discovery.unreachable.length;
   return {

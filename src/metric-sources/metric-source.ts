@@ -1,4 +1,4 @@
-import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -168,7 +168,7 @@ export abstract class MetricSource {
   }
 
   /**
-   * The source's kind: `nginxProxy`, `taskAgent` or `prometheus`.
+   * The source's kind: `nginxProxy`, `taskAgent`, `prometheus` or `sqsQueue`.
    */
   public abstract readonly kind: string;
 
@@ -357,8 +357,14 @@ class SqsQueueSource extends MetricSource {
   public readonly kind = 'sqsQueue';
   constructor(private readonly queue: sqs.IQueue, private readonly o: SqsQueueSourceOptions) {
     super();
-    if (queue === undefined || queue === null) {
-      throw new Error('`queue` of MetricSource.sqsQueue() is required: the queue the service\'s tasks receive from');
+    if (queue === undefined || queue === null || typeof queue !== 'object' || typeof (queue as { queueUrl?: unknown }).queueUrl !== 'string') {
+      throw new Error(`\`queue\` of MetricSource.sqsQueue() must be an sqs.IQueue (a Queue, or Queue.fromQueueArn/fromQueueAttributes), got ${JSON.stringify(queue)}`);
+    }
+    for (const option of ['countInFlight', 'countDelayed'] as const) {
+      const value: unknown = o[option];
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw new Error(`\`${option}\` of MetricSource.sqsQueue() must be true or false, got ${JSON.stringify(value)}`);
+      }
     }
   }
 
@@ -397,6 +403,10 @@ function sameEnvironmentErrors(scope: Construct, queue: sqs.IQueue): string[] {
   for (const [what, there, mine] of [['account', queue.env.account, here.account], ['Region', queue.env.region, here.region]] as const) {
     if (!Token.isUnresolved(there) && !Token.isUnresolved(mine) && there !== mine) {
       errors.push(`\`queue\` of MetricSource.sqsQueue() must be in the autoscaler's ${what} (${mine}), got ${queue.node.path} in ${there}: the controller reads it with its own role and Region`);
+    } else if (!Token.isUnresolved(there) && Token.isUnresolved(mine)) {
+      // An environment-agnostic stack cannot be compared: say what must hold.
+      Annotations.of(scope).addWarningV2('cdk-fast-autoscaler:queueEnvironmentUnchecked',
+        `The queue ${queue.node.path} is in ${what} ${there}; this stack's ${what} is known only at deployment. Deploy the autoscaler to the same ${what}: the controller cannot read a queue elsewhere.`);
     }
   }
   return errors;

@@ -67,7 +67,7 @@ describe('the controller checks what the construct checks', () => {
     ['fewer tasks higher up', () => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: 50, desiredTasks: 4 }, { threshold: 100, desiredTasks: 2 }] }),
       { policy: steps([{ threshold: 50, desiredTasks: 4 }, { threshold: 100, desiredTasks: 2 }]) }, /must not ask for fewer tasks at a higher threshold/],
     ['a non-numeric threshold', () => ScalingPolicy.steps({ metric: ScalingMetric.ACTIVE_CONNECTIONS, steps: [{ threshold: NaN, desiredTasks: 2 }] }),
-      { policy: steps([{ threshold: NaN, desiredTasks: 2 }]) }, /steps\[0\].threshold must be a number of 0 or more, got null/],
+      { policy: steps([{ threshold: NaN, desiredTasks: 2 }]) }, /steps\[0\].threshold must be a number greater than 0, got null/],
     ['predictive target 0', () => ScalingPolicy.predictive({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 0 }),
       { policy: predictive({ targetPerTask: 0 }) }, /targetPerTask must be a number greater than 0/],
     ['start delay 0 s', () => ScalingPolicy.predictive({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 10, startDelay: Duration.seconds(0) }),

@@ -28,6 +28,8 @@ const queueConfig = (o: Partial<ControllerConfig> = {}) => controllerConfig({
   statusPort: 0,
   source: { type: 'sqsQueue', queueUrl: QUEUE_URL, countInFlight: true, countDelayed: false },
   policy: { type: 'targetTracking', metric: 'QUEUE_MESSAGES', targetPerTask: 5 },
+  // One run for the whole test: ticks over 4 minutes.
+  runSeconds: 290,
   ...o,
 });
 
@@ -165,5 +167,48 @@ describe('queueReadingOf', () => {
     [undefined, { ok: false }],
   ])('%j', (attributes, expected) => {
     expect(queueReadingOf(attributes as Record<string, string> | undefined, source)).toMatchObject(expected);
+  });
+});
+
+describe('review findings', () => {
+  test('a busy reading on a tick where ECS did not answer still holds the service off zero for the whole window', async () => {
+    service(1);
+    const clock = { now: 0 };
+    const d = deps(clock);
+    const results = await ticks(queueConfig(), d, clock, 60, k => {
+      if (k === 15 || k === 16) {
+        // ECS throttles while the queue holds 400 messages.
+        ecsMock.on(DescribeServicesCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: {} }));
+        queue(400, 3);
+      } else {
+        service(1);
+        queue(0);
+      }
+    });
+    const toZero = results.findIndex(r => r.action === 'SCALE_IN' && r.desiredCount === 0);
+    expect(toZero).toBeGreaterThan(0);
+    // At least 60 s (20 ticks of 3 s) after the last busy reading (tick 16).
+    expect((toZero - 16) * 3).toBeGreaterThanOrEqual(60);
+  });
+
+  test('from zero the notice names the load, not a minTasks nobody set', async () => {
+    service(0);
+    queue(23);
+    const r = (await runTick(queueConfig(), event, deps({ now: START + 1000 }))).result;
+    expect(r.message).toBe('web scales out from 0 to 5 tasks: load 23 asks for 5 tasks, 0 desired.');
+  });
+
+  test('at zero, messages in flight that are not counted are another consumer\'s: no scale-out', async () => {
+    service(0);
+    queue(0, 3);
+    const uncounted = queueConfig({ source: { type: 'sqsQueue', queueUrl: QUEUE_URL, countInFlight: false, countDelayed: false } });
+    expect((await runTick(uncounted, event, deps({ now: START + 1000 }))).result).toMatchObject({ action: 'HOLD', desiredCount: 0 });
+  });
+
+  test('a failed queue read with every read allowed to fail says nothing was read', async () => {
+    service(2);
+    sqsMock.on(GetQueueAttributesCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    const r = (await runTick(queueConfig({ maxFailedScrapeRatio: 1 }), event, deps({ now: START + 1000 }))).result;
+    expect(r).toMatchObject({ action: 'HOLD', desiredCount: 2, reason: 'nothing was read this tick' });
   });
 });

@@ -96,7 +96,12 @@ describe('MetricSource.sqsQueue()', () => {
       .toThrow(/`scaleInWindow` must be at least 60 seconds with a queue and scale-in on, got 30 seconds/);
     expect(() => worker().make({ minTasks: -1 })).toThrow(/`minTasks` must be a whole number from 0 to 5000, got -1/);
     expect(() => ScalingPolicy.targetTracking({ metric: ScalingMetric.QUEUE_MESSAGES, targetPerTask: 0 })).toThrow(/`targetPerTask` must be a number greater than 0, got 0/);
-    expect(() => MetricSource.sqsQueue(undefined as any)).toThrow(/`queue` of MetricSource.sqsQueue\(\) is required/);
+    expect(() => MetricSource.sqsQueue(undefined as any)).toThrow(/`queue` of MetricSource.sqsQueue\(\) must be an sqs.IQueue/);
+    expect(() => MetricSource.sqsQueue('arn:aws:sqs:eu-west-1:123456789012:jobs' as any)).toThrow(/must be an sqs.IQueue .*got "arn:aws:sqs/);
+    expect(() => MetricSource.sqsQueue(worker().queue, { countInFlight: 'false' as any })).toThrow(/`countInFlight` of MetricSource.sqsQueue\(\) must be true or false, got "false"/);
+    // Below the first threshold the service runs minTasks: a threshold of 0 would keep a worker from zero for ever.
+    expect(() => ScalingPolicy.steps({ metric: ScalingMetric.QUEUE_MESSAGES, steps: [{ threshold: 0, desiredTasks: 2 }] }))
+      .toThrow(/`steps\[0\].threshold` must be a number greater than 0, got 0/);
   });
 
   test('minTasks 0 stays refused for the sources that read the tasks, naming the one that allows it', () => {
