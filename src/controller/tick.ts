@@ -170,7 +170,9 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const rememberBusyQueue = async () => {
     const q = queueRead ? await queueRead : undefined;
     if (!q?.ok || (q.total === 0 && q.inFlight === 0)) return;
-    const { high } = recommendationRange({ policy: config.policy, total: q.total, minTasks: Math.max(config.minTasks, 1), maxTasks: config.maxTasks });
+    const { high } = recommendationRange({
+      policy: config.policy, total: q.total, minTasks: Math.max(config.minTasks, 1), maxTasks: config.maxTasks,
+    });
     const history = recordRecommendation(state.history, Math.floor(now / 1000), high, config.intervalSeconds, config.scaleInWindowSeconds);
     const next: ControllerState = { ...state, lease: { runId: event.runId, startedAt: runStartedAt }, history };
     if (sameState(next, state)) return;
