@@ -61,7 +61,9 @@ test('from zero: a burst scales out on the first tick that sees it, the workers 
   // The first tick that saw the messages decided, and the call carries its count: 40 / 5 = 8.
   expect(seeing[0]).toMatchObject({ action: 'SCALE_OUT', previousDesiredCount: 0, desiredCount: 8, total: 40 });
   expect(firstCall.input.desiredCount).toBe(8);
-  expect(c.sns!.published[0]).toMatchObject({ subject: expect.stringMatching(/^web scales out: 0 -> 8 tasks$/) });
+  // Notify follows Scale: the notice arrives after the call.
+  const notice = await waitFor('the notice', () => c.sns!.published[0], 10_000);
+  expect(notice).toMatchObject({ subject: expect.stringMatching(/^web scales out: 0 -> 8 tasks$/) });
 
   await waitFor('the backlog drained by the workers', () => workers.processed >= 40, 60_000);
   const drainedAt = Date.now();
