@@ -6,7 +6,7 @@ const { App, Stack } = require('aws-cdk-lib');
 const { Template } = require('aws-cdk-lib/assertions');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const ecs = require('aws-cdk-lib/aws-ecs');
-const { FastAutoscaler, ScalingMetric, ScalingPolicy } = require('cdk-fast-autoscaler');
+const { FastAutoscaler, MetricSource, ScalingMetric, ScalingPolicy } = require('cdk-fast-autoscaler');
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 const stack = new Stack(app, 'UserStack');
@@ -27,8 +27,14 @@ const template = Template.fromStack(stack);
 template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
 template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Architectures: ['arm64'] });
 template.hasResourceProperties('AWS::ECS::TaskDefinition', {
-  ContainerDefinitions: [{ Name: 'web' }, { Name: 'fast-autoscaler-proxy', PortMappings: [{ ContainerPort: 8012 }, { ContainerPort: 8022 }] }],
+  ContainerDefinitions: [
+    { Name: 'web' },
+    { Name: 'fast-autoscaler-proxy', PortMappings: [{ ContainerPort: 8012 }, { ContainerPort: 8022 }] },
+    { Name: 'fast-autoscaler-proxy-init' },
+  ],
 });
+// The other metric sources ship too.
+for (const factory of ['nginxProxy', 'taskAgent', 'prometheus', 'sqsQueue']) assert.strictEqual(typeof MetricSource[factory], 'function', factory);
 // The controller's bundle ships in the package, and the asset stages from it.
 const assembly = app.synth();
 const assets = fs.readdirSync(assembly.directory).filter(f => f.startsWith('asset.'));
