@@ -71,9 +71,10 @@ async function main() {
   writeResults('Queue reaction from zero', `npx ts-node -P tsconfig.dev.json bench/queue-reaction.ts ${STEPS}`, [
     'Seconds from the first message sent to an empty queue with no task running to the first UpdateService call (to one task),',
     'sent at random phases of the tick, on the local cluster with moto\'s SQS server (its counters are exact and immediate; SQS\'s',
-    'standard-queue counts are approximate, and a message sent may take a moment to show in them). Floor: half an interval.',
+    'standard-queue counts are approximate, and a message sent may take a moment to show in them). The average wait for',
+    'the next tick is half an interval.',
     '',
-    '| interval | steps | p50 s | p95 s | max s | floor s |',
+    '| interval | steps | p50 s | p95 s | max s | half an interval s |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',

@@ -30,7 +30,7 @@ import { applicationAutoScalingTargets, securityGroupsWithoutRule } from './serv
 export interface FastAutoscalerProps {
   /**
    * The Fargate service to scale. Its task definition must use the awsvpc network mode
-   * and be Fargate-compatible; the proxy sidecar is added to it.
+   * and be Fargate-compatible; the metric source's sidecar, if it has one (the proxy or the task agent), is added to it.
    */
   readonly service: ecs.BaseService;
 
@@ -61,8 +61,9 @@ export interface FastAutoscalerProps {
 
   /**
    * Where the controller reads each task's load: an nginx proxy in front of the app (the
-   * original design), a task agent beside it, or the app's own Prometheus endpoint. See
-   * "Choosing a metric source" in the README.
+   * original design), a task agent beside it, the app's own Prometheus endpoint, or an SQS
+   * queue's backlog (read once for the service; the only source that allows `minTasks: 0`).
+   * See "Choosing a metric source" in the README.
    * @default MetricSource.nginxProxy()
    */
   readonly metricSource?: MetricSource;
@@ -181,7 +182,7 @@ export interface FastAutoscalerProps {
 
   /**
    * Where the controller Lambda runs: subnets that reach the tasks and, through a NAT
-   * gateway or VPC endpoints, the ECS and DynamoDB APIs.
+   * gateway or VPC endpoints, the ECS and DynamoDB APIs (and SQS under the queue source).
    * @default - the VPC's private subnets with egress
    */
   readonly controllerSubnets?: ec2.SubnetSelection;
@@ -514,8 +515,8 @@ export class FastAutoscaler extends Construct {
   }
 
   /**
-   * The load: the scaling metric summed over the tasks that gave a value (connections,
-   * requests in flight, or requests per second). Emitted on ticks where a task answered.
+   * The load: the scaling metric summed over the tasks that gave a value, or the queue's
+   * counted messages. Emitted on ticks where a task (or the queue) answered.
    * @default - Average over 1 minute
    */
   public metricLoad(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -582,7 +583,8 @@ export class FastAutoscaler extends Construct {
 
   /**
    * The status reads that gave no usable page (a timeout, a refused connection, not a
-   * stub_status page, a task ECS listed but could not describe).
+   * stub_status page, a task ECS listed but could not describe); under the queue source, the
+   * tick's one GetQueueAttributes when it failed.
    * @default - Sum over 1 minute
    */
   public metricFailedScrapes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -5,18 +5,21 @@ import { LIMITS, MetricName, PolicyConfig, PROMETHEUS_LABEL_NAME, PROMETHEUS_NAM
  * What the controller measures on every task. Each metric is read by some metric sources
  * (`metricSource`): the proxy's nginx stub_status gives connections, requests in flight and
  * requests per second; the task agent connections, CPU and memory; Prometheus the app's own
- * gauges and counters.
+ * gauges and counters; a queue its messages (`QUEUE_MESSAGES`, read once for the service).
  */
 export class ScalingMetric {
   /**
-   * Open client connections per task (stub_status "Active connections", minus the
-   * status request's own). Includes idle keep-alive connections from the load balancer.
+   * Open client connections per task. Through the proxy: stub_status "Active connections",
+   * minus the status request's own (idle keep-alive connections from the load balancer
+   * included). Through the task agent: the established inbound TCP connections on the app's
+   * ports (a draining task's count for nothing).
    */
   public static readonly ACTIVE_CONNECTIONS = new ScalingMetric('ACTIVE_CONNECTIONS');
 
   /**
    * The task's CPU use, as a percentage of its task-level CPU (100 = every vCPU the task has),
-   * from the task metadata endpoint's last one-second sample (read by the task agent).
+   * from the CPU used between the task metadata endpoint's two latest samples (read by the task
+   * agent); Fargate does not document their spacing (one public capture shows 10 s).
    */
   public static readonly CPU_UTILIZATION = new ScalingMetric('CPU_UTILIZATION');
 
@@ -47,7 +50,8 @@ export class ScalingMetric {
   /**
    * A gauge of the app's own Prometheus exposition (requests in flight, queue depth, busy
    * workers), read by `MetricSource.prometheus`: the samples named `name` whose labels include
-   * every pair of `labels`, summed per task. A task whose exposition has no such sample is unread.
+   * every pair of `labels`, summed per task. No such sample reads 0 when the exposition declares the
+   * family (`# TYPE`); a task whose exposition does not is unread.
    * @param name the sample name exactly as exposed, e.g. `http_requests_in_flight`
    * @param labels label values the samples must have, e.g. `{ route: '/api' }`
    */

@@ -24,14 +24,16 @@ export const DEFAULT_STATUS_PORT = 8022;
 export interface NginxProxySourceOptions {
   /**
    * The port the proxy listens on: attach the load balancer here (see `loadBalancerTarget`).
-   * Allowed: 1 to 65535, different from the app's port and `statusPort`.
+   * Allowed: 1024 to 65535 (the proxy runs as a non-root user, which cannot listen lower),
+   * different from the app's port and `statusPort` and from every other container's ports.
    * @default 8012
    */
   readonly proxyPort?: number;
 
   /**
    * The port on which the proxy's nginx stub_status answers, reachable only from the
-   * controller's security group. Allowed: 1 to 65535, different from the app's port and `proxyPort`.
+   * controller's security group. Allowed: 1024 to 65535 (non-root), different from the app's port,
+   * `proxyPort` and every other container's ports.
    * @default 8022
    */
   readonly statusPort?: number;
@@ -68,7 +70,8 @@ export interface NginxProxySourceOptions {
 export interface TaskAgentSourceOptions {
   /**
    * The port on which the agent answers, reachable only from the controller's security
-   * group. Allowed: 1 to 65535, none of the app's ports.
+   * group. Allowed: 1024 to 65535 (the agent runs as a non-root user), none of the app's or
+   * another container's ports.
    * @default 8022
    */
   readonly statusPort?: number;
