@@ -583,7 +583,7 @@ export class FastAutoscaler extends Construct {
 
   /**
    * The status reads that gave no usable page (a timeout, a refused connection, not a
-   * stub_status page, a task ECS listed but could not describe); under the queue source, the
+   * stub_status page, a task ECS listed but could not describe). Under the queue source, the
    * tick's one GetQueueAttributes when it failed.
    * @default - Sum over 1 minute
    */
