@@ -16,16 +16,12 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import autocannon from 'autocannon';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
-import { FastAutoscaler, MetricSource, ScalingMetric, ScalingPolicy } from '../src';
 import { scrapeOne } from '../src/controller/scraper';
 import { readerFor } from '../src/controller/task-reading';
-import { agentOf, spawnAgent } from '../test/support/agent-task';
+import { spawnAgent, synthesizedAgent } from '../test/support/agent-task';
 import { waitForPort } from '../test/support/nginx-task';
 import { TaskNamespace } from '../test/support/task-namespace';
-import { fargateService } from '../test/support/typical-stack';
 import { sleep } from '../test/support/wait-for';
 
 const APP_PORT = 8080;
@@ -63,18 +59,6 @@ class AgentCgroup {
   }
 }
 
-function agentContainer(): any {
-  const stack = new Stack(new App(), 'Bench', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const { service } = fargateService(stack, undefined, APP_PORT);
-  new FastAutoscaler(stack, 'Autoscaler', {
-    service,
-    metricSource: MetricSource.taskAgent(),
-    policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 100 }),
-    maxTasks: 10,
-  });
-  return agentOf(Template.fromStack(stack).toJSON()).agent;
-}
-
 const READER = readerFor({ source: { type: 'taskAgent' }, policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 1 } });
 
 function rssKb(pid: number): number {
@@ -100,7 +84,7 @@ async function main() {
   const throughputRows: string[] = [];
   try {
     await waitForPort(ns.address, APP_PORT, 10_000);
-    agent = spawnAgent(ns, agentContainer());
+    agent = spawnAgent(ns, synthesizedAgent(APP_PORT));
     await sleep(100);
     cgroup.add(agent.pid!);
     await waitForPort(ns.address, STATUS_PORT, 10_000);

@@ -1,5 +1,5 @@
 import { MetricName } from './controller-config';
-import type { ReadOutcome, TaskReading } from './task-reading';
+import type { ReadOutcome, TaskReading } from './task-reading-outcome';
 
 /**
  * The task agent's answer, checked strictly: anything but the expected shape leaves the task

@@ -1,5 +1,6 @@
 import * as net from 'net';
-import { ReadOutcome, STUB_STATUS_READER, TaskReader, TaskReading } from './task-reading';
+import { STUB_STATUS_READER, TaskReader } from './task-reading';
+import { ReadOutcome, TaskReading } from './task-reading-outcome';
 
 export interface ScrapeTarget {
   readonly taskId: string;

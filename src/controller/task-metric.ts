@@ -1,5 +1,5 @@
 import { MetricName } from './controller-config';
-import { TaskReading } from './task-reading';
+import { TaskReading } from './task-reading-outcome';
 
 /** A task's request counter as last read: [requests, epoch ms, the run whose tick read it]. */
 export type Counter = readonly [number, number, string?];

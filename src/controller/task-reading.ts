@@ -1,28 +1,9 @@
 import { parseAgentAnswer } from './agent-answer';
 import { ControllerConfig, MetricName } from './controller-config';
 import { sumPrometheusSeries } from './prometheus-text';
-import { parseStubStatus, StubStatus } from './stub-status';
+import { parseStubStatus } from './stub-status';
+import { ReadOutcome } from './task-reading-outcome';
 import { STATUS_PATH } from '../proxy-nginx-config';
-
-/**
- * What one read of a task gave, whichever source answered: each field is there only when
- * the source reads it. A figure the source could not know yet (the agent's CPU in a
- * container's first second) is absent, and the task's value is then unknown, never 0.
- */
-export interface TaskReading {
-  /** The proxy's nginx stub_status page. */
-  readonly status?: StubStatus;
-  /** The agent: established inbound connections on the app's ports. */
-  readonly connections?: number;
-  /** The agent: the task's CPU use, percent of its task-level CPU limit. */
-  readonly cpuPercent?: number;
-  /** The agent: the task's memory use (less inactive file cache), percent of its task-level memory. */
-  readonly memoryPercent?: number;
-  /** Prometheus: the matching series summed (a gauge's level, or a counter's total). */
-  readonly value?: number;
-}
-
-export type ReadOutcome = { readonly ok: true; readonly reading: TaskReading } | { readonly ok: false; readonly reason: string };
 
 /** How the controller reads one source: what it sends each task and how it reads the answer's body. */
 export interface TaskReader {
@@ -59,8 +40,16 @@ export const STUB_STATUS_READER: TaskReader = {
   },
 };
 
+/** Readers already built, per configuration: the tick asks for one every few seconds. */
+const readers = new WeakMap<object, TaskReader | undefined>();
+
 /** The reader for the configured source and metric (a queue has none: its tasks are not read). */
 export function readerFor(config: Pick<ControllerConfig, 'source' | 'policy'>): TaskReader | undefined {
+  if (!readers.has(config)) readers.set(config, buildReader(config));
+  return readers.get(config);
+}
+
+function buildReader(config: Pick<ControllerConfig, 'source' | 'policy'>): TaskReader | undefined {
   const source = config.source;
   const metric: MetricName = config.policy.metric;
   switch (source.type) {

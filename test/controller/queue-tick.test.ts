@@ -10,7 +10,8 @@ import { runTick, TickDeps } from '../../src/controller/tick';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';
 
-const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs';
+/** A queue URL on loopback (the SQS client is mocked; nothing is sent). */
+const QUEUE_URL = 'http://127.0.0.1:9/123456789012/jobs';
 const START = Date.parse('2026-12-07T10:00:00.000Z');
 const ecsMock = mockClient(ECSClient);
 const sqsMock = mockClient(SQSClient);

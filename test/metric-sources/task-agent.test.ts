@@ -1,16 +1,12 @@
 import { ChildProcess, spawnSync } from 'child_process';
 import * as net from 'net';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { FastAutoscaler, MetricSource, ScalingMetric, ScalingPolicy } from '../../src';
 import { scrapeOne } from '../../src/controller/scraper';
 import { readerFor } from '../../src/controller/task-reading';
 import { AGENT_CONTAINER_NAME, awkPorts, CONNECTION_COUNT_AWK } from '../../src/metric-sources/task-agent-sidecar';
-import { agentOf, spawnAgent } from '../support/agent-task';
+import { spawnAgent, synthesizedAgent } from '../support/agent-task';
 import { BUSYBOX_BINARY } from '../support/busybox';
 import { waitForPort } from '../support/nginx-task';
 import { TaskNamespace } from '../support/task-namespace';
-import { fargateService } from '../support/typical-stack';
 import { waitFor } from '../support/wait-for';
 
 const APP_PORT = 8080;
@@ -18,15 +14,7 @@ const STATUS_PORT = 8022;
 
 /** The agent's container as the construct synthesizes it, watching the app's port 8080. */
 function agentContainer(): any {
-  const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const { service } = fargateService(stack, undefined, APP_PORT);
-  new FastAutoscaler(stack, 'Autoscaler', {
-    service,
-    metricSource: MetricSource.taskAgent(),
-    policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 100 }),
-    maxTasks: 10,
-  });
-  const { agent } = agentOf(Template.fromStack(stack).toJSON());
+  const agent = synthesizedAgent(APP_PORT);
   expect(agent.Name).toBe(AGENT_CONTAINER_NAME);
   return agent;
 }

@@ -1,10 +1,14 @@
 import { ChildProcess } from 'child_process';
 import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { busyboxApplets } from './busybox';
 import { TaskContainers, TaskRuntime } from './ecs-emulator';
 import { waitForPort } from './nginx-task';
 import { TaskMetadataEmulator } from './task-metadata-emulator';
 import { TaskNamespace } from './task-namespace';
+import { fargateService } from './typical-stack';
+import { FastAutoscaler, MetricSource, ScalingMetric, ScalingPolicy } from '../../src';
 import { AGENT_CONTAINER_NAME } from '../../src/metric-sources/task-agent-sidecar';
 
 /** What the app container of each emulated task runs (test/support/task-app.js). */
@@ -97,6 +101,22 @@ export function spawnAgent(ns: TaskNamespace, agent: any, metadataUri?: string):
     detached: true,
     env: { PATH: process.env.PATH, ...environment, ...(metadataUri ? { ECS_CONTAINER_METADATA_URI_V4: metadataUri } : {}) },
   });
+}
+
+/**
+ * The agent's container as the construct synthesizes it for an app on `appPort`, scaled on
+ * connections: what the agent's tests and benchmark run.
+ */
+export function synthesizedAgent(appPort: number): any {
+  const stack = new Stack(new App(), 'Agent', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const { service } = fargateService(stack, undefined, appPort);
+  new FastAutoscaler(stack, 'Autoscaler', {
+    service,
+    metricSource: MetricSource.taskAgent(),
+    policy: ScalingPolicy.targetTracking({ metric: ScalingMetric.ACTIVE_CONNECTIONS, targetPerTask: 100 }),
+    maxTasks: 10,
+  });
+  return agentOf(Template.fromStack(stack).toJSON()).agent;
 }
 
 /** The agent's container and the task's limits, as the synthesized task definition has them. */
