@@ -81,7 +81,11 @@ test('with scale-in on: back to zero after a whole window of nothing, never whil
   await waitFor('4 desired tasks', () => ecs.desiredCount === 4, 20_000);
   await waitFor('the backlog drained', () => workers.processed >= 20, 60_000);
   const drainedAt = Date.now();
-  const toZero = await waitFor('the scale-in to zero', () => ecs.callsOf('UpdateService').find(call => call.input.desiredCount === 0), 120_000, 200);
+  const toZero = await waitFor('the scale-in to zero', () => ecs.callsOf('UpdateService').find(call => call.input.desiredCount === 0), 180_000, 200)
+    .catch(err => {
+      // What held it, for the failure's message.
+      throw new Error(`${(err as Error).message}; the last ticks: ${JSON.stringify(loop.ticks.slice(-3).map(t => [t.action, t.desiredCount, t.reason, t.queue]))}`);
+    });
   // Not before the 60 s window had seen nothing at all.
   expect(toZero.at - drainedAt).toBeGreaterThan(55_000);
   const deciding = loop.ticks.filter(t => t.seenAt <= toZero.at && t.action === 'SCALE_IN').pop()!;
@@ -91,4 +95,4 @@ test('with scale-in on: back to zero after a whole window of nothing, never whil
   expect(window.length).toBeGreaterThan(40);
   expect(window.filter(t => t.queue!.visible !== 0 || t.queue!.inFlight !== 0).map(t => [t.seenAt - toZero.at, t.queue])).toEqual([]);
   await waitFor('no task left', () => ecs.runningTasks.length === 0, 20_000);
-}, 240_000);
+}, 300_000);
