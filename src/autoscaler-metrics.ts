@@ -10,6 +10,11 @@ import { ControllerMetricName, METRIC_NAMESPACE, serviceDimensions } from './con
  * dashboard all ask CloudWatch for the same series.
  */
 export class AutoscalerMetrics {
+  /**
+   * Every metric asked for, by the alarms, the dashboard or the user's own code: the
+   * controller publishes these (each custom metric is a monthly fee per service).
+   */
+  public readonly asked = new Set<string>();
   private readonly dimensions: Record<string, string>;
 
   /**
@@ -24,6 +29,7 @@ export class AutoscalerMetrics {
 
   /** One of the controller's metrics; `props` override the defaults, as in aws-cdk-lib's `metric()`. */
   public metric(metricName: ControllerMetricName | string, defaults: DefaultsOf, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    this.asked.add(metricName);
     return new cloudwatch.Metric({
       namespace: METRIC_NAMESPACE,
       metricName,

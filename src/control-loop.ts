@@ -1,18 +1,17 @@
-import { CfnElement, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnElement, Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { controlLoopDefinition } from './control-loop-definition';
-import { CONFIG_ENV, ControllerConfig } from './controller/controller-config';
+import { LoopConfig, LOOP_CONFIG_ENV } from './controller/loop-config';
 import { scaleCallWorstCaseSeconds } from './controller/scale-call-limits';
 import { TickFunction } from './controller/tick-function';
 import { acknowledgeNagFindings } from './nag-acknowledgments';
@@ -24,7 +23,7 @@ export const EXPRESS_MAX_SECONDS = 300;
 export const SCHEDULE_PERIOD_SECONDS = 60;
 
 /**
- * The longest a run drives the service. Runs start every minute and each lives several
+ * The longest a run drives the loop. Runs start every minute and each lives several
  * minutes: a newer run takes the lease and the older one ends at its next tick (so the
  * overlap costs one tick in steady state), while a start that is lost or late leaves the
  * older run ticking until a newer one arrives.
@@ -37,10 +36,9 @@ export function tickTimeoutSeconds(intervalSeconds: number): number {
 }
 
 /**
- * How long a run drives the service at this interval: as long as possible while what may
+ * How long a run drives the loop at this interval: as long as possible while what may
  * follow its last tick still ends inside Express's five minutes. After the deadline a run
- * may still finish that tick (its timeout and two Lambda retries), a scale call (its
- * attempts and their backoff, see SCALE_CALL) and a notification (3 s).
+ * may still finish that tick (its timeout and two Lambda retries, a late scale call included).
  */
 export function runSecondsFor(intervalSeconds: number): number {
   const afterLastTick = tickTimeoutSeconds(intervalSeconds) + 3 + Math.ceil(scaleCallWorstCaseSeconds()) + 3;
@@ -55,22 +53,31 @@ export function runSecondsFor(intervalSeconds: number): number {
 export const DEFAULT_RESERVED_CONCURRENCY = Math.ceil(RUN_SECONDS / SCHEDULE_PERIOD_SECONDS) + 1;
 
 export interface ControlLoopProps {
-  readonly service: ecs.BaseService;
-  readonly config: Omit<ControllerConfig, 'cluster' | 'service' | 'table' | 'runSeconds'>;
-  readonly topic?: sns.ITopic;
+  readonly vpc: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly intervalSeconds: number;
   readonly logRetention: logs.RetentionDays;
   readonly stateMachineLogLevel: sfn.LogLevel;
-  /** The controller Lambda's reserved concurrency. */
   /** Executions reserved for the controller, or none. */
   readonly reservedConcurrency?: number;
-  /** The controller Lambda's memory in MB (its CPU share follows). */
-  readonly memorySize: number;
+  /** The controller Lambda's memory in MB (its CPU share follows), asked for once every service has joined. */
+  readonly memorySize: () => number;
+  /** Encrypts the table, the log groups, the dead-letter queue and the controller's environment. */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Where the services are listed: in the controller's environment (a FastAutoscaler's own
+   * loop), or one SSM parameter per service under a path of the loop's (a shared loop, which
+   * services of other stacks join without the loop's stack naming them).
+   */
+  readonly registry: 'inline' | 'ssm';
+  /** Publish the loop's own tick count (for its "stopped" alarm). */
+  readonly loopMetrics: boolean;
 }
 
 /**
- * The controller: a state table, the tick Lambda, the Express state machine that ticks,
- * scales and notifies, and the schedule that starts a run every minute.
+ * The control loop: a state table, the tick Lambda, the Express state machine that ticks,
+ * and the schedule that starts a run every minute. Services join it (see loop-membership.ts):
+ * each brings its own configuration, IAM statements and security-group rule.
  */
 export class ControlLoop extends Construct {
   public readonly table: dynamodb.Table;
@@ -80,15 +87,28 @@ export class ControlLoop extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** Receives the scheduled starts that EventBridge Scheduler could not deliver. */
   public readonly deadLetterQueue: sqs.Queue;
+  public readonly vpc: ec2.IVpc;
+  public readonly intervalSeconds: number;
+  public readonly encryptionKey?: kms.IKey;
+  /** The loop's name: its lease, its metrics' `Loop` dimension, its registry path. */
+  public readonly loopName: string;
+  /** Under the SSM registry: the path each service's parameter is written under. */
+  public readonly registryPath?: string;
+  /** The controller's role, which each service's statements are attached to. */
+  public readonly controllerRole: iam.IRole;
+  private readonly inlineServices: Array<Record<string, unknown>> = [];
+  private readonly maxTasksOfServices: number[] = [];
 
   constructor(scope: Construct, id: string, props: ControlLoopProps) {
     super(scope, id);
-    const { service, topic } = props;
-    const cluster = service.cluster;
     const stack = Stack.of(this);
-    if (topic?.fifo) {
-      throw new Error(`\`topic\` must be a standard SNS topic, got the FIFO topic ${topic.node.path}: FIFO topics need a message group id on every publish, which the autoscaler's notifications do not carry`);
-    }
+    this.vpc = props.vpc;
+    this.intervalSeconds = props.intervalSeconds;
+    this.encryptionKey = props.encryptionKey;
+    const key = props.encryptionKey;
+    this.loopName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.registryPath = props.registry === 'ssm' ? `/fast-autoscaler/${this.loopName}` : undefined;
+    if (key) grantLogsUseOf(key, stack);
 
     // The controller's memory across runs: losing it costs one scale-in window of
     // history, nothing more, so the table is disposable.
@@ -96,55 +116,59 @@ export class ControlLoop extends Construct {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       removalPolicy: RemovalPolicy.DESTROY,
+      ...(key ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key } : {}),
     });
 
-    // The controller reaches the tasks' status port and the AWS APIs, nothing else.
+    // The controller reaches the tasks' status port (each service adds its rule) and the AWS APIs, nothing else.
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: cluster.vpc,
+      vpc: props.vpc,
       // EC2 accepts no apostrophe in a security group description (cfn-lint E3031).
       description: 'fast-autoscaler controller: reads the status port of the tasks',
       allowAllOutbound: false,
     });
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (ECS, DynamoDB) over HTTPS');
-    // The tasks' status (or metrics) port; a queue is read through the SQS API, not on the tasks.
-    if (props.config.statusPort > 0) {
-      service.connections.allowFrom(this.securityGroup, ec2.Port.tcp(props.config.statusPort), 'fast-autoscaler controller reads stub_status');
-    }
 
-    const config: ControllerConfig = {
-      ...props.config,
-      cluster: cluster.clusterArn,
-      service: service.serviceName,
+    const config = (): LoopConfig => ({
+      loop: this.loopName,
       table: this.table.tableName,
-      runSeconds: runSecondsFor(props.config.intervalSeconds),
-    };
+      intervalSeconds: props.intervalSeconds,
+      runSeconds: runSecondsFor(props.intervalSeconds),
+      loopMetrics: props.loopMetrics,
+      ...(this.registryPath ? { registryPath: this.registryPath } : { services: this.inlineServices }),
+    });
     this.function = new TickFunction(this, 'Function', {
       description: 'fast-autoscaler: scrapes every task, decides, remembers',
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize,
-      timeout: Duration.seconds(tickTimeoutSeconds(props.config.intervalSeconds)),
+      memorySize: Lazy.number({ produce: () => props.memorySize() }),
+      timeout: Duration.seconds(tickTimeoutSeconds(props.intervalSeconds)),
       // A surge that exhausts the account's concurrency is exactly when the controller must run.
       reservedConcurrentExecutions: props.reservedConcurrency,
-      vpc: cluster.vpc,
+      vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [this.securityGroup],
-      environment: { [CONFIG_ENV]: stack.toJsonString(config) },
+      environment: { [LOOP_CONFIG_ENV]: Lazy.string({ produce: () => stack.toJsonString(config()) }) },
+      environmentEncryption: key,
       logGroup: new logs.LogGroup(this, 'FunctionLogs', {
         retention: props.logRetention,
         removalPolicy: RemovalPolicy.DESTROY,
+        encryptionKey: key,
       }),
     });
-    this.grantControllerReads(service);
+    this.controllerRole = this.function.role!;
     this.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    key?.grantEncryptDecrypt(this.function);
+    if (this.registryPath) {
+      this.function.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['ssm:GetParametersByPath'],
+        resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: this.registryPath.slice(1) })],
+      }));
+    }
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.EXPRESS,
       definitionBody: sfn.DefinitionBody.fromChainable(controlLoopDefinition(this, {
-        service,
         tickFunction: this.function,
-        topic,
-        intervalSeconds: props.config.intervalSeconds,
-        dryRun: props.config.dryRun,
+        intervalSeconds: props.intervalSeconds,
       })),
       timeout: Duration.seconds(EXPRESS_MAX_SECONDS),
       logs: {
@@ -154,14 +178,14 @@ export class ControlLoop extends Construct {
           logGroupName: `/aws/vendedlogs/states/${stack.stackName}-${Names.uniqueId(this)}`,
           retention: props.logRetention,
           removalPolicy: RemovalPolicy.DESTROY,
+          encryptionKey: key,
         }),
         level: props.stateMachineLogLevel,
         includeExecutionData: false,
       },
       tracingEnabled: false,
+      ...(key ? { encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(key) } : {}),
     });
-    // Covers an encrypted topic too (kms:GenerateDataKey* and kms:Decrypt on its key).
-    topic?.grantPublish(this.stateMachine);
     // A run that gives up starts its successor. Granted in a policy of its own: the role's
     // default policy is a dependency of the state machine, which this one refers to.
     new iam.Policy(this, 'StartSuccessorPolicy', {
@@ -171,10 +195,13 @@ export class ControlLoop extends Construct {
 
     // A start that EventBridge Scheduler could not deliver after its retries lands here.
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    // With a key, the schedule's role must use it to send to the dead-letter queue.
+    const scheduleRole = key ? new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com') }) : undefined;
+    if (scheduleRole) key!.grant(scheduleRole, 'kms:GenerateDataKey*', 'kms:Decrypt');
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'fast-autoscaler: starts one control-loop run a minute',
       schedule: scheduler.ScheduleExpression.rate(Duration.seconds(SCHEDULE_PERIOD_SECONDS)),
@@ -185,6 +212,7 @@ export class ControlLoop extends Construct {
         retryAttempts: 5,
         maxEventAge: Duration.minutes(2),
         deadLetterQueue: this.deadLetterQueue,
+        role: scheduleRole,
       }),
     });
 
@@ -194,33 +222,39 @@ export class ControlLoop extends Construct {
       controllerCfn: this.function.node.defaultChild as CfnElement,
       stateMachine: this.stateMachine,
       deadLetterQueue: this.deadLetterQueue,
-      taskArnPattern: this.taskArnPattern(service),
     });
   }
 
-  /** ListTasks, DescribeTasks and DescribeServices on this cluster and service only. */
-  private grantControllerReads(service: ecs.BaseService) {
-    const cluster = service.cluster;
-    this.function.addToRolePolicy(new iam.PolicyStatement({
-      // ListTasks is authorized on the container-instance resource type; the cluster is
-      // scoped through its condition key.
-      actions: ['ecs:ListTasks'],
-      resources: ['*'],
-      conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
-    }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ecs:DescribeTasks'],
-      resources: [this.taskArnPattern(service)],
-      conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
-    }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ecs:DescribeServices'],
-      resources: [service.serviceArn],
-    }));
+  /** Lists a service in the controller's environment (a FastAutoscaler's own loop). */
+  public addInlineService(entry: Record<string, unknown>): void {
+    if (this.registryPath) throw new Error('this loop lists its services in SSM');
+    this.inlineServices.push(entry);
   }
 
-  /** Every task of the service's cluster. */
-  private taskArnPattern(service: ecs.BaseService): string {
-    return Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${service.cluster.clusterName}/*` });
+  /** Counts a joined service's maxTasks towards the controller's default memory. */
+  public countTasks(maxTasks: number): void {
+    this.maxTasksOfServices.push(maxTasks);
   }
+
+  /** The sum of the joined services' maxTasks: what one tick may have to read. */
+  public get totalMaxTasks(): number {
+    return this.maxTasksOfServices.reduce((a, b) => a + b, 0);
+  }
+}
+
+/**
+ * CloudWatch Logs encrypts a log group only with a key whose policy lets the Logs service of
+ * the region use it, for log groups of this account (AWS documents the statement). An imported
+ * key's policy cannot be changed here: its owner must add the statement.
+ */
+function grantLogsUseOf(key: kms.IKey, stack: Stack): void {
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'AllowCloudWatchLogsOfThisAccount',
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: {
+      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    },
+  }), /* allowNoOp */ true);
 }

@@ -1,8 +1,9 @@
-import { Annotations, Duration, Size, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Size, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -16,10 +17,12 @@ import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
 import { MetricName, QUEUE_SETTLE_SECONDS, SourceType } from './controller/controller-config';
 import { ControllerMetric } from './controller/controller-metrics';
 import { defaultControllerMemoryMb } from './controller-memory';
+import { joinLoop, membershipErrors } from './loop-membership';
 import { MetricSource } from './metric-sources/metric-source';
 import { multiplexedTargetGroups } from './metric-sources/target-groups';
 import { checkDuration, checkRatio, checkWhole, safeSeconds } from './prop-checks';
 import { proxyTargetGroupErrors } from './proxy-sidecar';
+import { ScalingLoop } from './scaling-loop';
 import { ScalingPolicy } from './scaling-policy';
 import { applicationAutoScalingTargets, securityGroupsWithoutRule } from './service-coexistence';
 
@@ -118,7 +121,18 @@ export interface FastAutoscalerProps {
   readonly proxyMaxRequestBodySize?: Size;
 
   /**
-   * How often the controller measures and decides. Whole seconds from 1 to 60.
+   * A shared loop to join instead of a loop of this autoscaler's own: one schedule, state
+   * machine and controller for many services of one VPC, account and region, paid for once
+   * (see ScalingLoop). It may live in another stack. The loop then owns the interval, the
+   * controller's subnets, memory, concurrency and logs, and the encryption key; setting any of
+   * those here is an error.
+   * @default - a loop of this autoscaler's own
+   */
+  readonly loop?: ScalingLoop;
+
+  /**
+   * How often the controller measures and decides. Whole seconds from 1 to 60. In a shared
+   * loop, the loop's `interval`.
    * @default Duration.seconds(3)
    */
   readonly interval?: Duration;
@@ -153,10 +167,20 @@ export interface FastAutoscalerProps {
    * Create the alarms that tell when the autoscaler cannot do its job: the loop stopped
    * ticking, the tasks' status reads fail, the load asks for more than `maxTasks`, runs give
    * up, scheduled starts are lost (what each means: the README, "Alarms"). They are the
-   * attributes `stoppedTickingAlarm` and so on.
-   * @default true
+   * attributes `stoppedTickingAlarm` and so on. In a shared loop, the loop has the alarms on
+   * runs and starts, and each service has a health alarm always (`healthAlarm`); this adds
+   * the service's detailed three (stopped ticking, failed scrapes, held at maxTasks).
+   * @default - true on a loop of its own, false in a shared loop
    */
   readonly createAlarms?: boolean;
+
+  /**
+   * Publish every metric the controller has for this service. By default it publishes only the
+   * metrics something reads: the alarms, the dashboard, and any `metricX()` your own code
+   * calls (each custom metric costs $0.30 a month).
+   * @default false
+   */
+  readonly publishAllMetrics?: boolean;
 
   /**
    * What every alarm does when it fires and when it clears, such as
@@ -227,6 +251,14 @@ export interface FastAutoscalerProps {
    * @default - sized from `maxTasks`
    */
   readonly controllerMemorySize?: number;
+
+  /**
+   * A KMS key that encrypts what the autoscaler stores: its state table, its log groups (the
+   * sidecar's too), its state machine, its dead-letter queue and the controller's environment
+   * (see ScalingLoop's `encryptionKey`). In a shared loop, the loop's key.
+   * @default - AWS-owned or AWS-managed keys
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -297,15 +329,23 @@ export class FastAutoscaler extends Construct {
 
   /**
    * Fires when a control-loop run failed (gave up after failures in a row) or timed out.
-   * @default - undefined when `createAlarms` is false
+   * @default - undefined when `createAlarms` is false, or in a shared loop (the loop's)
    */
   public readonly runsGivingUpAlarm?: cloudwatch.IAlarm;
 
   /**
    * Fires when the schedule could not start a run, even after its retries.
-   * @default - undefined when `createAlarms` is false
+   * @default - undefined when `createAlarms` is false, or in a shared loop (the loop's)
    */
   public readonly startsDeadLetteredAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * In a shared loop: fires when most of this service's ticks were degraded (failed, could not
+   * see the service, read too few tasks, could not scale, or the load asked for more than
+   * `maxTasks`) or missing, three minutes running.
+   * @default - undefined on a loop of its own (its detailed alarms cover the same)
+   */
+  public readonly healthAlarm?: cloudwatch.IAlarm;
 
   /**
    * Every alarm above, for a composite alarm or your own dashboard; empty when
@@ -351,11 +391,13 @@ export class FastAutoscaler extends Construct {
     }
     const minTasks = props.minTasks ?? 1;
     const maxTasks = props.maxTasks;
-    const interval = props.interval ?? Duration.seconds(3);
+    const shared = props.loop;
+    const interval = shared ? shared.interval : props.interval ?? Duration.seconds(3);
     const scaleInWindow = props.scaleInWindow ?? Duration.minutes(5);
     const maxFailedScrapeRatio = props.maxFailedScrapeRatio ?? 0.5;
     const reservedConcurrency = props.controllerReservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const encryptionKey = shared ? shared._loop.encryptionKey : props.encryptionKey;
     const { source, errors: sourceErrors } = metricSourceOf(props);
     const prepared = source._prepare({
       scope: this,
@@ -365,11 +407,14 @@ export class FastAutoscaler extends Construct {
       metric: props.policy.metric.name as MetricName,
       series: props.policy.metric._series,
       logRetention,
+      encryptionKey,
     });
 
     const errors = [
       ...sourceErrors,
       ...prepared.errors,
+      ...(shared ? loopOwnedPropErrors(props) : []),
+      ...(shared ? membershipErrors(this, shared._loop, service) : []),
       ...(minTasks === 0 && prepared.readsTasks
         ? ['`minTasks` must be a whole number from 1 to 5000, got 0: the metric source reads the running tasks, so with none running the autoscaler could never scale out again (MetricSource.sqsQueue() reads without tasks and allows 0)']
         : checkWhole('minTasks', minTasks, prepared.readsTasks ? 1 : 0, 5000)),
@@ -386,6 +431,9 @@ export class FastAutoscaler extends Construct {
         ? [`\`controllerReservedConcurrency\` (${props.controllerReservedConcurrency}) must not be set when \`reserveControllerConcurrency\` is false`]
         : []),
       ...(props.controllerMemorySize !== undefined ? checkWhole('controllerMemorySize', props.controllerMemorySize, 128, 10240) : []),
+      ...(props.topic?.fifo
+        ? [`\`topic\` must be a standard SNS topic, got the FIFO topic ${props.topic.node.path}: FIFO topics need a message group id on every publish, which the autoscaler's notifications do not carry`]
+        : []),
     ];
     if (!Token.isUnresolved(minTasks) && !Token.isUnresolved(maxTasks) && minTasks > maxTasks) {
       errors.push(`\`minTasks\` (${minTasks}) must not be above \`maxTasks\` (${maxTasks})`);
@@ -406,29 +454,18 @@ export class FastAutoscaler extends Construct {
     if (attached.config.type === 'taskAgent') this.agentContainer = attached.sidecar;
     this.target = { containerName: attached.targetContainerName, containerPort: attached.targetPort };
 
-    const loop = new ControlLoop(this, 'ControlLoop', {
-      service,
-      topic: props.topic,
+    const loop = shared?._loop ?? new ControlLoop(this, 'ControlLoop', {
+      vpc: service.cluster.vpc,
       vpcSubnets: props.controllerSubnets,
+      intervalSeconds: interval.toSeconds(),
       logRetention,
       stateMachineLogLevel: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR,
       reservedConcurrency: props.reserveControllerConcurrency === false ? undefined : reservedConcurrency,
-      memorySize: props.controllerMemorySize ?? defaultControllerMemoryMb(maxTasks),
-      config: {
-        policy,
-        minTasks,
-        maxTasks,
-        maxScaleOutStep: props.maxScaleOutStep ?? maxTasks,
-        intervalSeconds: interval.toSeconds(),
-        scaleInEnabled: !(props.disableScaleIn ?? true),
-        scaleInWindowSeconds: scaleInWindow.toSeconds(),
-        maxFailedScrapeRatio,
-        source: attached.config,
-        statusPort,
-        dryRun: props.dryRun ?? false,
-      },
+      memorySize: () => props.controllerMemorySize ?? defaultControllerMemoryMb(maxTasks),
+      encryptionKey,
+      registry: 'inline',
+      loopMetrics: false,
     });
-    attached.grantController?.(loop.function);
     this.stateMachine = loop.stateMachine;
     this.controllerFunction = loop.function;
     this.controllerSecurityGroup = loop.securityGroup;
@@ -436,14 +473,18 @@ export class FastAutoscaler extends Construct {
     this.schedule = loop.schedule;
 
     this.controllerMetrics = new AutoscalerMetrics(this, service.cluster.clusterName, service.serviceName);
-    const createAlarms = props.createAlarms ?? true;
-    if (createAlarms) {
+    const createAlarms = props.createAlarms ?? !shared;
+    if (createAlarms || shared) {
       const alarms = new AutoscalerAlarms(this, 'Alarms', {
-        metrics: this,
-        stateMachine: loop.stateMachine,
-        deadLetterQueue: loop.deadLetterQueue,
-        maxTasks,
-        recommendationCanExceedMaxTasks: policy.type !== 'steps',
+        service: {
+          metrics: this,
+          maxTasks,
+          recommendationCanExceedMaxTasks: policy.type !== 'steps',
+          detailed: createAlarms,
+          health: !!shared,
+        },
+        // A loop of its own: its alarms are the autoscaler's.
+        loop: !shared && createAlarms ? { stateMachine: loop.stateMachine, deadLetterQueue: loop.deadLetterQueue } : undefined,
         action: props.alarmAction,
         subject: `fast-autoscaler of ECS service ${service.serviceName} (cluster ${service.cluster.clusterName})`,
       });
@@ -452,13 +493,14 @@ export class FastAutoscaler extends Construct {
       this.heldAtMaxTasksAlarm = alarms.heldAtMaxTasks;
       this.runsGivingUpAlarm = alarms.runsGivingUp;
       this.startsDeadLetteredAlarm = alarms.startsDeadLettered;
+      this.healthAlarm = alarms.health;
       this.alarms = alarms.all;
     } else {
       this.alarms = [];
-      if (props.alarmAction) {
-        Annotations.of(this).addWarningV2('cdk-fast-autoscaler:alarmActionUnused',
-          '`alarmAction` is set but `createAlarms` is false: no alarm will ever run it.');
-      }
+    }
+    if (!createAlarms && props.alarmAction && !shared) {
+      Annotations.of(this).addWarningV2('cdk-fast-autoscaler:alarmActionUnused',
+        '`alarmAction` is set but `createAlarms` is false: no alarm will ever run it.');
     }
     if (props.createDashboard ?? false) {
       this.dashboard = new AutoscalerDashboard(this, 'Dashboard', {
@@ -470,6 +512,33 @@ export class FastAutoscaler extends Construct {
         title: `fast-autoscaler: ${this.node.path}`,
       }).dashboard;
     }
+
+    const asked = this.controllerMetrics.asked;
+    joinLoop(this, loop, {
+      service,
+      statusPort,
+      topic: props.topic,
+      dryRun: props.dryRun ?? false,
+      maxTasks,
+      grantSource: attached.grantController,
+      entry: {
+        cluster: service.cluster.clusterArn,
+        service: service.serviceName,
+        policy,
+        minTasks,
+        maxTasks,
+        maxScaleOutStep: props.maxScaleOutStep ?? maxTasks,
+        scaleInEnabled: !(props.disableScaleIn ?? true),
+        scaleInWindowSeconds: scaleInWindow.toSeconds(),
+        maxFailedScrapeRatio,
+        source: attached.config,
+        statusPort,
+        dryRun: props.dryRun ?? false,
+        ...(props.topic ? { topicArn: props.topic.topicArn } : {}),
+        // What the alarms, the dashboard and the user's own code read, known once the app is built.
+        ...(props.publishAllMetrics ? {} : { publishMetrics: Lazy.list({ produce: () => [...asked].sort() }) }),
+      },
+    });
 
     this.node.addValidation({
       validate: () => this.warnAboutService(service, appContainer.containerName, attached.targetPort ?? 0, statusPort, attached.config.type),
@@ -609,6 +678,17 @@ export class FastAutoscaler extends Construct {
   }
 
   /**
+   * Degraded ticks: 1 for each tick of this service that could not do its job (it failed,
+   * could not see the service, a fifth of its reads failed, its scale call failed, or the load
+   * asked for more than `maxTasks`), 0 for each good one. The health alarm of a service in a
+   * shared loop reads it.
+   * @default - Average over 1 minute
+   */
+  public metricDegraded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.controllerMetrics.metric(ControllerMetric.DEGRADED, { statistic: cloudwatch.Stats.AVERAGE, label: 'Degraded ticks' }, props);
+  }
+
+  /**
    * Late checks, once the whole app is built: a fixed desired count and a load balancer
    * that bypasses the proxy are legal, but almost never what the user wants.
    */
@@ -644,6 +724,23 @@ export class FastAutoscaler extends Construct {
   }
 }
 
+
+/** The props a shared loop owns: set on the ScalingLoop, never on a service that joins it. */
+const LOOP_OWNED_PROPS = {
+  interval: 'interval',
+  controllerSubnets: 'controllerSubnets',
+  stateMachineLogLevel: 'stateMachineLogLevel',
+  controllerReservedConcurrency: 'reservedConcurrency',
+  reserveControllerConcurrency: 'reservedConcurrency (0 reserves none)',
+  controllerMemorySize: 'controllerMemorySize',
+  encryptionKey: 'encryptionKey',
+} as const;
+
+function loopOwnedPropErrors(props: FastAutoscalerProps): string[] {
+  return (Object.keys(LOOP_OWNED_PROPS) as Array<keyof typeof LOOP_OWNED_PROPS>)
+    .filter(k => props[k] !== undefined && props[k] !== null)
+    .map(k => `\`${k}\` must not be set beside \`loop\`: the shared loop owns it (set \`${LOOP_OWNED_PROPS[k]}\` on the ScalingLoop)`);
+}
 
 /** The deprecated proxy props, by the name of their new home in `MetricSource.nginxProxy()`. */
 const DEPRECATED_PROXY_PROPS = {

@@ -15,8 +15,6 @@ export interface NagSubjects {
   readonly stateMachine: IConstruct & { readonly role: iam.IRole };
   /** The schedule's dead-letter queue. */
   readonly deadLetterQueue: IConstruct;
-  /** The task ARN pattern DescribeTasks is scoped to, as written in the policy. */
-  readonly taskArnPattern: string;
 }
 
 export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void {
@@ -35,8 +33,6 @@ export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void 
       'CDK attaches the AWS-managed basic execution policy to every function it creates a role for: logs:CreateLogGroup, CreateLogStream and PutLogEvents on any log group. The function writes only to its own log group; the README says so.');
     ack(s.controller.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
       'CDK attaches the AWS-managed VPC access policy to every VPC function: Lambda needs its network-interface actions (on "*") to put the function in the VPC, where it must be to read the tasks\' status port. The README says so.');
-    ack(s.controller.role, 'AwsSolutions-IAM5[Resource::*]',
-      'ecs:ListTasks is authorized on "*" only; it is scoped to this cluster by the ecs:cluster condition.');
   }
   ack(s.deadLetterQueue, 'AwsSolutions-SQS3',
     'This queue is itself a dead-letter queue: it receives the scheduled starts EventBridge Scheduler could not deliver.');
@@ -50,10 +46,22 @@ export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void 
       const functionId = stack.resolve(s.controllerCfn.logicalId);
       ack(s.stateMachine.role, `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
         'Step Functions may invoke any version of the controller function, and only that function.');
-      if (s.controller.role) {
-        ack(s.controller.role, `AwsSolutions-IAM5[Resource::${nagPattern(stack.resolve(s.taskArnPattern))}]`,
-          'DescribeTasks is scoped to the tasks of this cluster (and by the ecs:cluster condition); task ids are not known in advance.');
-      }
+      return [];
+    },
+  });
+}
+
+/**
+ * The findings on a service's own statements for the loop's controller (a policy in the
+ * service's stack): ListTasks on "*" with the cluster condition, DescribeTasks on the cluster's tasks.
+ */
+export function acknowledgeServiceStatements(policy: IConstruct, taskArnPattern: string): void {
+  acknowledgeFinding(policy, 'AwsSolutions-IAM5[Resource::*]',
+    'ecs:ListTasks is authorized on "*" only; it is scoped to this cluster by the ecs:cluster condition.');
+  policy.node.addValidation({
+    validate: () => {
+      acknowledgeFinding(policy, `AwsSolutions-IAM5[Resource::${nagPattern(Stack.of(policy).resolve(taskArnPattern))}]`,
+        'DescribeTasks is scoped to the tasks of this cluster (and by the ecs:cluster condition); task ids are not known in advance.');
       return [];
     },
   });

@@ -1,9 +1,11 @@
 import { CfnResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { renderProxyNginxConfig, STATUS_PATH } from './proxy-nginx-config';
+import { sidecarLogDriver } from './sidecar-logging';
 
 /** The proxy container's name in the task definition. */
 export const PROXY_CONTAINER_NAME = 'fast-autoscaler-proxy';
@@ -34,6 +36,8 @@ export interface ProxySidecarOptions {
   readonly image: ecs.ContainerImage;
   /** How long the proxy's logs are kept. */
   readonly logRetention: logs.RetentionDays;
+  /** Encrypts the sidecar's log group. @default - CloudWatch Logs' own encryption */
+  readonly encryptionKey?: kms.IKey;
   /** The proxy's timeout on a quiet request, in seconds. @default the renderer's */
   readonly timeoutSeconds?: number;
   /** The largest request body, in bytes. @default no limit */
@@ -69,7 +73,7 @@ export function addProxySidecar(scope: Construct, o: ProxySidecarOptions): ecs.C
     p.dropCapabilities(ecs.Capability.ALL);
     return p;
   };
-  const logging = new ecs.AwsLogDriver({ streamPrefix: PROXY_CONTAINER_NAME, logRetention: o.logRetention });
+  const logging = sidecarLogDriver(scope, 'ProxyLogs', PROXY_CONTAINER_NAME, o.logRetention, o.encryptionKey);
   const proxy = o.taskDefinition.addContainer(PROXY_CONTAINER_NAME, {
     image: o.image,
     essential: true,

@@ -115,6 +115,13 @@ export interface ControllerConfig {
   /** How long one state-machine run drives the service before it ends. */
   readonly runSeconds: number;
   readonly dryRun: boolean;
+  /** The SNS topic told of every scaling decision. @default - none */
+  readonly topicArn?: string;
+  /**
+   * The metrics published for this service (each custom metric costs a month's fee per
+   * service): what its alarms and dashboard read, or more on request. @default - every one
+   */
+  readonly publishMetrics?: readonly string[];
 }
 
 /** The bounds both the construct and the controller enforce. */
@@ -189,6 +196,8 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
     statusPort: readsTasks(source.type) ? whole('statusPort', LIMITS.statusPort) : whole('statusPort', [0, 0]),
     runSeconds: whole('runSeconds', LIMITS.runSeconds),
     dryRun: bool('dryRun'),
+    ...(c.topicArn !== undefined ? { topicArn: topicArnOf(c.topicArn, errors) } : {}),
+    ...(c.publishMetrics !== undefined ? { publishMetrics: metricListOf(c.publishMetrics, errors) } : {}),
   };
   if (errors.length === 0) {
     if (config.minTasks > config.maxTasks) {
@@ -213,6 +222,21 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
   }
   if (errors.length > 0) throw new Error(`invalid ${CONFIG_ENV}:\n  ${errors.join('\n  ')}`);
   return config;
+}
+
+function topicArnOf(v: unknown, errors: string[]): string {
+  if (typeof v !== 'string' || !/^arn:[^:]+:sns:[^:]*:[^:]*:[^:]+$/.test(v)) {
+    errors.push(`${CONFIG_ENV}.topicArn must be an SNS topic ARN, got ${JSON.stringify(v)}`);
+  }
+  return v as string;
+}
+
+function metricListOf(v: unknown, errors: string[]): string[] {
+  if (!Array.isArray(v) || !v.every(m => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {
+    errors.push(`${CONFIG_ENV}.publishMetrics must be a list of metric names, got ${JSON.stringify(v)}`);
+    return [];
+  }
+  return v;
 }
 
 function parseSource(raw: unknown, errors: string[]): SourceConfig {

@@ -43,7 +43,20 @@ export const ControllerMetric = {
   TASKS_SCRAPED: 'TasksScraped',
   /** Of those, the ones that gave no usable page. */
   SCRAPES_FAILED: 'ScrapesFailed',
+  /**
+   * 1 when the service's tick could not do its job (it failed, its scale call failed, it could
+   * not see the service, a fifth of its reads failed, the load asks for more than maxTasks),
+   * else 0: the health alarm of a service in a shared loop.
+   */
+  DEGRADED: 'Degraded',
 } as const;
+
+/**
+ * The loop's own metric: one per loop tick that ran (claimed the lease and ticked its
+ * services, whatever became of each), under the `Loop` dimension alone.
+ */
+export const LOOP_TICKS = 'Ticks';
+export const DIMENSION_LOOP = 'Loop';
 
 export type ControllerMetricName = typeof ControllerMetric[keyof typeof ControllerMetric];
 

@@ -1,15 +1,15 @@
 /**
- * The limits of the state machine's Scale state (ecs:UpdateService), shared with the
- * controller: a decided action may land at any time until the last retry has ended, and a
- * peer run must treat it as binding until then. Kept short on purpose: a scale call that
- * cannot land within a few seconds is stale, and the next tick decides again on fresh data.
+ * The limits of a scale call (ecs:UpdateService, made by the controller right after its
+ * decision), shared with the peer-run rule: a decided action may land at any time until the
+ * last attempt has ended, and a peer run must treat it as binding until then. Kept short on
+ * purpose: a scale call that cannot land within a few seconds is stale, and the next tick
+ * decides again on fresh data.
  */
 export const SCALE_CALL = {
   /** Each attempt's limit. UpdateService answers in well under a second. */
   timeoutSeconds: 4,
   /** Retries after the first attempt. */
   retries: 2,
-  /** Step Functions counts retry intervals in whole seconds. */
   firstRetryDelaySeconds: 1,
   backoffRate: 2,
   maxRetryDelaySeconds: 2,

@@ -49,20 +49,34 @@ export class StateStore {
    * @param callTimeoutMs each call, its retries included, is abandoned after this long:
    *   a hung connection costs one tick, not the Lambda's whole timeout
    */
+  /** The item as this instance last read or wrote it, when `cached`. */
+  private known?: StoredState;
+
+  /**
+   * @param cached keep the item as last read or written, and read it again only after a
+   *   conflict: a write from another instance (a peer run) fails its condition, so a stale
+   *   copy can never act, and a loop of many services reads each item once, not every tick
+   */
   constructor(
     private readonly ddb: DynamoDBClient, private readonly table: string, private readonly key: string,
-    private readonly callTimeoutMs?: number,
+    private readonly callTimeoutMs?: number, private readonly cached = false,
   ) {}
 
-
   public async load(signal?: AbortSignal): Promise<StoredState> {
+    if (this.known) return this.known;
+    const loaded = await this.read(signal);
+    if (this.cached) this.known = loaded;
+    return loaded;
+  }
+
+  private async read(signal?: AbortSignal): Promise<StoredState> {
     const out = await this.ddb.send(new GetItemCommand({
       TableName: this.table,
       Key: { pk: { S: this.key } },
       ConsistentRead: true,
     }), callOptions(this.callTimeoutMs, signal));
     if (!out.Item) return { state: EMPTY_STATE, version: 0 };
-    const stored = JSON.parse(out.Item.state?.S ?? '{}') as Partial<ControllerState>;
+    const stored = parseState(out.Item.state?.S, this.key);
     return {
       // Only the known fields: an item written by an older version may carry more.
       state: { lease: stored.lease, history: stored.history ?? [], lastAction: stored.lastAction },
@@ -81,11 +95,30 @@ export class StateStore {
         ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': { N: String(expectedVersion) } },
       }), callOptions(this.callTimeoutMs, signal));
     } catch (err) {
+      // Whatever happened, the copy may be stale now: the next load reads the item.
+      this.known = undefined;
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
         throw new StateConflictError(this.key);
       }
       throw err;
     }
+    if (this.cached) this.known = { state, version };
     return version;
   }
+}
+
+/** The stored JSON, checked: a corrupt item fails its own service's tick with a clear reason, never a TypeError later. */
+function parseState(raw: string | undefined, key: string): Partial<ControllerState> {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(raw ?? '{}');
+  } catch (err) {
+    throw new Error(`the state item ${key} is not JSON: ${(err as Error).message}`);
+  }
+  const s = stored as Partial<ControllerState>;
+  if (!s || typeof s !== 'object' || Array.isArray(s) || (s.history !== undefined && !Array.isArray(s.history))
+    || (s.lease !== undefined && (typeof s.lease !== 'object' || typeof s.lease?.runId !== 'string'))) {
+    throw new Error(`the state item ${key} is corrupt: ${String(raw).slice(0, 200)}`);
+  }
+  return s;
 }

@@ -2,106 +2,107 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { CONFIG_ENV, parseControllerConfig } from './controller-config';
-import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensions } from './controller-metrics';
-import { LoadHistory } from './load-trend';
-import { askedTasks } from './scaling-decision';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metrics';
+import { LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
+import { LoopLease } from './loop-lease';
+import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
 import { scrapeAll } from './scraper';
-import { ServeDelays } from './serve-delays';
-import { StateStore } from './state-store';
-import { TaskCatalog } from './task-catalog';
-import { RequestCounters } from './task-metric';
-import { awsClientTimeouts, ecsCallTimeoutMs, runTick, TickEvent, TickReport, TickResult } from './tick';
+import { ServiceMemories } from './service-memory';
+import { isDegraded, publishServiceMetrics, serviceMetricsFor } from './service-metrics';
+import { ServiceRegistry } from './service-registry';
+import { awsClientTimeouts, ecsCallTimeoutMs, TickReport } from './tick';
 
 // Built once per Lambda instance: the configuration is checked on the first tick, and the
 // clients keep their connections across ticks.
-const config = parseControllerConfig(process.env[CONFIG_ENV]);
+const loop = parseLoopConfig(process.env[LOOP_CONFIG_ENV]);
 const logger = new Logger({ serviceName: 'fast-autoscaler' });
-const metrics = new Metrics({ namespace: METRIC_NAMESPACE });
-// Exactly the dimensions that name the service, as defaults: `addDimension` ones are cleared
-// after each publish. Powertools' own `service` dimension goes: every reader would have to
-// repeat it, or CloudWatch returns nothing.
-metrics.clearDefaultDimensions();
-metrics.setDefaultDimensions(serviceDimensions(clusterNameOf(config.cluster), config.service));
-const timeouts = awsClientTimeouts(config);
+const callMs = ecsCallTimeoutMs(loop);
+const timeouts = awsClientTimeouts(loop);
 // One retry inside a tick: the next tick, a few seconds later, is the real retry, and a
 // throttled call's backoff must not outlast the call's own time limit.
 const ecs = new ECSClient({ maxAttempts: 2, requestHandler: timeouts });
-// Under the queue source only: one GetQueueAttributes a tick, retried at the next tick.
-const sqs = config.source.type === 'sqsQueue' ? new SQSClient({ maxAttempts: 2, requestHandler: timeouts }) : undefined;
-const store = new StateStore(new DynamoDBClient({ maxAttempts: 3, requestHandler: timeouts }), config.table,
-  `service#${config.cluster}#${config.service}`, ecsCallTimeoutMs(config));
-/** Per-task request counters: the warm instance's memory, never the state item's. */
-const counters = new RequestCounters();
-/** The service's tasks as last listed and described: most ticks need one ECS call. */
-const catalog = new TaskCatalog();
-/** The recent ticks' totals, for the predictive policy's trend: the warm instance's memory too. */
-const loadHistory = new LoadHistory();
-/** The new tasks' times from created to carrying load: the predictive policy's look-ahead. */
-const serveDelays = new ServeDelays();
+const ddb = new DynamoDBClient({ maxAttempts: 3, requestHandler: timeouts });
+let sns: SNSClient | undefined;
+let sqs: SQSClient | undefined;
+const registry = new ServiceRegistry(loop, loop.registryPath ? new SSMClient({ maxAttempts: 2, requestHandler: timeouts }) : undefined, callMs);
+const lease = new LoopLease(ddb, loop.table, `loop#${loop.loop}`, callMs);
+const memories = new ServiceMemories(ddb);
+const serviceMetrics = new Map<string, Metrics>();
+const loopMetrics = loop.loopMetrics ? new Metrics({ namespace: METRIC_NAMESPACE }) : undefined;
+loopMetrics?.clearDefaultDimensions();
+loopMetrics?.setDefaultDimensions({ [DIMENSION_LOOP]: loop.loop });
 
 /** The tick's log line stays small at thousands of tasks: CloudWatch Logs bills every byte. */
 const MAX_LOGGED_TASKS = 100;
+/** A service whose ticks change nothing is logged at INFO this often; every tick is at DEBUG. */
+const QUIET_LOG_MS = 60_000;
 
 /**
- * One tick of the control loop: discover the tasks, scrape them, decide, remember.
- * Returns what the state machine branches on.
+ * One tick of the loop: every service discovered, read, decided, scaled and notified on its
+ * own (see runLoopTick). Returns what the state machine branches on.
  */
-export async function handler(event: TickEvent): Promise<TickResult> {
-  const started = Date.now();
-  const report = await runTick(config, event, { ecs, sqs, store, scrape: scrapeAll, now: Date.now, counters, catalog, loadHistory, serveDelays });
-  const r = report.result;
-  const f = r.figures;
-  logger.info('tick', {
-    runId: event.runId,
-    action: r.action,
-    desiredCount: r.desiredCount,
-    previousDesiredCount: r.previousDesiredCount,
-    reason: r.reason,
-    continue: r.continue,
-    dryRun: config.dryRun,
-    metric: config.policy.metric,
-    ...f,
-    ...loggedTasks(report.perTask, report.failures),
+export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
+  const result = await runLoopTick(loop, event, {
+    ecs,
+    sns: () => (sns ??= new SNSClient({ maxAttempts: 1, requestHandler: timeouts })),
+    sqs: () => (sqs ??= new SQSClient({ maxAttempts: 2, requestHandler: timeouts })),
+    lease,
+    registry,
+    memories,
+    scrape: scrapeAll,
+    report,
   });
-  publishMetrics(r, report.perTask.some(m => m.value !== undefined), Date.now() - started);
-  return r;
+  if (loopMetrics && !/drives the loop|deadline/.test(result.reason)) {
+    loopMetrics.addMetric(LOOP_TICKS, MetricUnit.Count, 1);
+    loopMetrics.publishStoredMetrics();
+  }
+  return result;
 }
 
-/**
- * One EMF record per tick. `Ticks` and the service's figures only when the tick measured the
- * service (a tick that ended early, on a lost lease or an ECS error, has no ECS calls in its
- * figures): a loop that runs but cannot see the service is as stopped as one that does not
- * run, and the "stopped ticking" alarm should say so. The load only when some task gave a value.
- */
-function publishMetrics(r: TickResult, anyValue: boolean, tickMs: number) {
-  const f = r.figures;
-  metrics.addMetric(M.TICK_DURATION, MetricUnit.Milliseconds, tickMs);
-  if (Object.keys(f.ecsCalls).length > 0) {
-    metrics.addMetric(M.TICKS, MetricUnit.Count, 1);
-    metrics.addMetric(M.DESIRED_TASKS, MetricUnit.Count, config.dryRun ? r.previousDesiredCount : r.desiredCount);
-    metrics.addMetric(M.RUNNING_TASKS, MetricUnit.Count, f.running);
-    metrics.addMetric(M.PENDING_TASKS, MetricUnit.Count, f.starting);
-    metrics.addMetric(M.TASKS_SCRAPED, MetricUnit.Count, f.scraped);
-    metrics.addMetric(M.SCRAPES_FAILED, MetricUnit.Count, f.failed);
-    // 0 on a hold, so that the sum counts actions and the graph has no gaps.
-    metrics.addMetric(M.SCALING_ACTIONS, MetricUnit.Count, r.action === 'HOLD' ? 0 : 1);
+/** One service's tick: its log line and its metrics, as soon as it ends. */
+function report(tick: ServiceTick, event: LoopTickEvent): void {
+  const r = tick.report?.result;
+  const f = r?.figures;
+  const line = {
+    runId: event.runId,
+    service: tick.config?.service ?? tick.name,
+    cluster: tick.config?.cluster,
+    action: r?.action ?? 'HOLD',
+    desiredCount: r?.desiredCount,
+    previousDesiredCount: r?.previousDesiredCount,
+    reason: tick.error ? `the tick failed: ${tick.error}` : r?.reason,
+    continue: r?.continue,
+    dryRun: tick.config?.dryRun,
+    metric: tick.config?.policy.metric,
+    ...f,
+    ...(tick.scale ? { scale: tick.scale } : {}),
+    ...(tick.notify ? { notify: tick.notify } : {}),
+    ...(tick.error ? { error: tick.error } : {}),
+    degraded: isDegraded(tick),
+    ms: tick.ms,
+    ...loggedTasks(tick.report?.perTask ?? [], tick.report?.failures ?? []),
+  };
+  // Every tick at DEBUG; at INFO only what changed, what acted or failed, and a line a minute.
+  const key = tick.config ? serviceKeyOf(tick.config) : tick.name;
+  const memory = tick.config ? memories.of(tick.config) : undefined;
+  const summary = `${line.action} ${line.reason?.replace(/\d+(\.\d+)?/g, 'N')}`;
+  const now = Date.now();
+  const notable = line.action !== 'HOLD' || line.degraded || !memory?.lastLogged
+    || memory.lastLogged.summary !== summary || now - memory.lastLogged.at >= QUIET_LOG_MS;
+  if (notable) {
+    logger.info('tick', line);
+    if (memory) memory.lastLogged = { at: now, summary };
+  } else {
+    logger.debug('tick', line);
   }
-  if (anyValue) {
-    const metric = config.policy.metric;
-    const unit = metric === 'REQUESTS_PER_SECOND' || metric === 'PROMETHEUS_COUNTER' ? MetricUnit.CountPerSecond
-      : metric === 'CPU_UTILIZATION' || metric === 'MEMORY_UTILIZATION' ? MetricUnit.Percent : MetricUnit.Count;
-    metrics.addMetric(M.LOAD, unit, f.total);
-    metrics.addMetric(M.LOAD_PER_TASK, unit, f.perTask);
-    // Not capped at maxTasks, unlike the figure the decision used: how far the load is past
-    // the ceiling is what the "held at maxTasks" alarm needs to see. The predictive policy's
-    // projection counts: it is what the policy asks for.
-    // A queue holding a message holds one task at least, as the decision does.
-    const floor = f.queue && f.total > 0 ? 1 : 0;
-    metrics.addMetric(M.RECOMMENDATION, MetricUnit.Count, askedTasks(config.policy, f.total, Math.max(config.minTasks, floor), f.projectedTotal));
+  if (tick.config) {
+    let metrics = serviceMetrics.get(key);
+    if (!metrics) serviceMetrics.set(key, metrics = serviceMetricsFor(tick.config));
+    publishServiceMetrics(metrics, tick);
   }
-  metrics.publishStoredMetrics();
 }
 
 /**

@@ -81,6 +81,11 @@ export interface TickDeps {
    * instance: the predictive policy's look-ahead. @default - the catalog's created-to-RUNNING times
    */
   readonly serveDelays?: ServeDelays;
+  /**
+   * When (wall clock, epoch ms) the loop needs this service's tick done, so that one slow
+   * service never holds up the others' next tick. @default - the tick's own budget alone
+   */
+  readonly cutoffAt?: number;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -101,7 +106,7 @@ export const MAX_SUBJECT_LENGTH = 99;
  * Each ECS call (its retries included) is abandoned after this long: a hung connection
  * must cost one tick's discovery, not the Lambda's whole timeout.
  */
-export function ecsCallTimeoutMs(config: ControllerConfig): number {
+export function ecsCallTimeoutMs(config: Pick<ControllerConfig, 'intervalSeconds'>): number {
   return Math.min(2500, Math.max(1000, config.intervalSeconds * 500));
 }
 
@@ -110,7 +115,7 @@ export function ecsCallTimeoutMs(config: ControllerConfig): number {
  * timeout throw (by default it only logs a warning); the per-call abort signal above
  * bounds the whole call where the runtime's SDK predates that option.
  */
-export function awsClientTimeouts(config: ControllerConfig) {
+export function awsClientTimeouts(config: Pick<ControllerConfig, 'intervalSeconds'>) {
   const call = ecsCallTimeoutMs(config);
   return { connectionTimeout: Math.min(1000, call), requestTimeout: call, throwOnRequestTimeout: true };
 }
@@ -138,9 +143,11 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   }
   // One deadline for everything this tick asks of AWS and of the tasks.
   const tickStarted = deps.now();
+  const budgetMs = deps.cutoffAt === undefined ? tickBudgetMs(config)
+    : Math.max(100, Math.min(tickBudgetMs(config), deps.cutoffAt - Date.now()));
   // The wall clock, as the abort signal's: deps.now() may be a test's clock.
-  const listUntil = Date.now() + tickBudgetMs(config) * 0.6;
-  const budget = AbortSignal.timeout(tickBudgetMs(config));
+  const listUntil = Date.now() + budgetMs * 0.6;
+  const budget = AbortSignal.timeout(budgetMs);
   const stored = await deps.store.load(budget);
   const state = stored.state;
   const end = (reason: string, goOn: boolean, desired = 0): TickReport => ({
@@ -169,7 +176,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
    */
   const rememberBusyQueue = async () => {
     const q = queueRead ? await queueRead : undefined;
-    if (!q?.ok || (q.total === 0 && q.inFlight === 0)) return;
+    if (!config.scaleInEnabled || !q?.ok || (q.total === 0 && q.inFlight === 0)) return;
     const { high } = recommendationRange({
       policy: config.policy, total: q.total, minTasks: Math.max(config.minTasks, 1), maxTasks: config.maxTasks,
     });
@@ -204,7 +211,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
 
   const measured = queueRead
     ? measureQueue(config, await queueRead, discovery, current, deps.now())
-    : await measureTasks(config, discovery, deps, event.runId, tickStarted);
+    : await measureTasks(config, discovery, deps, event.runId, tickStarted, budgetMs);
   const { perTask, failures, counts, total, totalStdDev, complete, scrapeMs, serving } = measured;
   const drainingTasks = discovery.draining.length + discovery.drainingUnreachable.length;
   const minTasks = measured.minTasks;
@@ -213,8 +220,11 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     policy: config.policy, total, totalStdDev, minTasks, maxTasks: config.maxTasks, projection,
   });
   const nowSeconds = Math.floor(now / 1000);
-  const history = recordRecommendation(state.history, nowSeconds, complete ? high : Math.max(high, current),
-    config.intervalSeconds, config.scaleInWindowSeconds);
+  // The window serves scale-in alone: with it off, nothing is recorded, and the state is
+  // written only when a run takes over or acts (DynamoDB bills every write).
+  const history = config.scaleInEnabled
+    ? recordRecommendation(state.history, nowSeconds, complete ? high : Math.max(high, current), config.intervalSeconds, config.scaleInWindowSeconds)
+    : [];
 
   const decision = decide({
     policy: config.policy,
@@ -321,12 +331,12 @@ interface Measurement {
 
 /** Reads every serving and draining task's load. */
 async function measureTasks(
-  config: ControllerConfig, discovery: Discovery, deps: TickDeps, runId: string, tickStarted: number,
+  config: ControllerConfig, discovery: Discovery, deps: TickDeps, runId: string, tickStarted: number, budgetMs: number,
 ): Promise<Measurement> {
   const scrapeStarted = deps.now();
   // The scrape ends in time for the state write, within the tick's budget.
   const scrapeLimits = scrapeOptions(config);
-  const left = tickBudgetMs(config) - (scrapeStarted - tickStarted) - 500;
+  const left = budgetMs - (scrapeStarted - tickStarted) - Math.min(500, budgetMs / 5);
   const scraped = await deps.scrape([...discovery.running, ...discovery.draining], {
     ...scrapeLimits,
     deadlineMs: Math.max(100, Math.min(scrapeLimits.deadlineMs, left)),

@@ -260,6 +260,7 @@ class NginxProxySource extends MetricSource {
           statusPort,
           image: this.o.image ?? ecs.ContainerImage.fromRegistry(DEFAULT_PROXY_IMAGE),
           logRetention: c.logRetention,
+          encryptionKey: c.encryptionKey,
           timeoutSeconds: timeout.toSeconds(),
           maxRequestBodyBytes: this.o.maxRequestBodySize?.toBytes(),
           // Only the default image is known to understand the early_hints directive.
@@ -314,6 +315,7 @@ class TaskAgentSource extends MetricSource {
           reads: c.metric === 'ACTIVE_CONNECTIONS' ? 'connections' : 'stats',
           image: this.o.image ?? ecs.ContainerImage.fromRegistry(DEFAULT_AGENT_IMAGE),
           logRetention: c.logRetention,
+          encryptionKey: c.encryptionKey,
         });
         return { config: { type: 'taskAgent' }, statusPort, targetContainerName: c.appContainer.containerName, targetPort: appPort!, sidecar };
       },

@@ -1,5 +1,6 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MetricName, PrometheusSeries, SourceConfig } from '../controller/controller-config';
@@ -19,6 +20,8 @@ export interface SourceContext {
   readonly metric: MetricName;
   readonly series?: PrometheusSeries;
   readonly logRetention: logs.RetentionDays;
+  /** Encrypts the sidecar's log group, if the source has one. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** A checked source, ready to be attached. */

@@ -1,7 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { sidecarLogDriver } from '../sidecar-logging';
 
 /** The agent container's name in the task definition. */
 export const AGENT_CONTAINER_NAME = 'fast-autoscaler-agent';
@@ -95,6 +97,8 @@ export interface TaskAgentSidecarOptions extends AgentScriptOptions {
   readonly statusPort: number;
   readonly image: ecs.ContainerImage;
   readonly logRetention: logs.RetentionDays;
+  /** Encrypts the sidecar's log group. @default - CloudWatch Logs' own encryption */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -116,7 +120,7 @@ export function addTaskAgentSidecar(scope: Construct, o: TaskAgentSidecarOptions
     environment: { [AGENT_SCRIPT_VARIABLE]: renderAgentScript(o) },
     portMappings: [{ containerPort: o.statusPort, protocol: ecs.Protocol.TCP, name: 'fast-autoscaler-status' }],
     memoryReservationMiB: 16,
-    logging: ecs.LogDrivers.awsLogs({ streamPrefix: AGENT_CONTAINER_NAME, logRetention: o.logRetention }),
+    logging: sidecarLogDriver(scope, 'AgentLogs', AGENT_CONTAINER_NAME, o.logRetention, o.encryptionKey),
     healthCheck: {
       command: ['CMD-SHELL', agentHealthCheckCommand(o.statusPort)],
       interval: Duration.seconds(10),

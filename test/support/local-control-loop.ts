@@ -1,17 +1,20 @@
 import * as ecsSdk from '@aws-sdk/client-ecs';
-import { ECSClient, ECSServiceException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { ECSServiceException } from '@aws-sdk/client-ecs';
 import * as snsSdk from '@aws-sdk/client-sns';
-import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
+import { SNSServiceException } from '@aws-sdk/client-sns';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { StateMachine as StateMachineClass } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import { loopbackClientConfig } from './aws-loopback';
-import { CfnResolver } from './cfn-resolver';
+import { CfnResolver, StandIns } from './cfn-resolver';
 import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator } from './ecs-emulator';
 import { LambdaHost, TICK_BUNDLE } from './lambda-host';
 import { SnsEmulator } from './sns-emulator';
 import { SCHEDULE_PERIOD_SECONDS } from '../../src/control-loop';
 import { StateNames } from '../../src/control-loop-definition';
-import { CONFIG_ENV, ControllerConfig } from '../../src/controller/controller-config';
+import { ControllerConfig } from '../../src/controller/controller-config';
+import { LOOP_CONFIG_ENV, LoopConfig, serviceConfigOf } from '../../src/controller/loop-config';
+import { LoopTickResult } from '../../src/controller/loop-tick';
 import { TickResult } from '../../src/controller/tick';
 
 // The package is ESM-first; its CommonJS build is what this CommonJS test code loads.
@@ -33,6 +36,13 @@ export interface TickLog extends Omit<TickResult, 'figures' | 'notify' | 'subjec
   readonly perTaskValues: Record<string, number | null>;
   /** Under the queue source: its counters as the tick read them. */
   readonly queue?: { readonly visible: number; readonly inFlight: number; readonly delayed: number };
+  readonly service: string;
+  readonly cluster?: string;
+  /** The controller's UpdateService call, when the tick scaled. */
+  readonly scale?: { readonly ok: boolean; readonly attempts: number; readonly ms: number; readonly error?: string };
+  readonly notify?: { readonly ok: boolean; readonly error?: string };
+  readonly error?: string;
+  readonly degraded: boolean;
   readonly seenAt: number;
 }
 
@@ -47,9 +57,15 @@ export interface RunHandle {
 }
 
 export interface LocalControlLoopOptions {
-  /** The synthesized template holding one FastAutoscaler. */
+  /** The synthesized template holding one FastAutoscaler, or a ScalingLoop and the services that joined it. */
   readonly template: any;
-  readonly ecs: EcsEmulator;
+  /** The one service's stand-ins and ECS (a FastAutoscaler's own loop), or the ECS endpoint a shared loop calls. */
+  readonly ecs: EcsEmulator | { readonly endpoint: string };
+  /**
+   * A shared loop: each joined service's stand-ins, by the FastAutoscaler's construct path
+   * (its registration names it), written into SSM on this server as the deployment would.
+   */
+  readonly registry?: { readonly ssmEndpoint: string; readonly services: Record<string, StandIns> };
   readonly dynalite: DynaliteServer;
   readonly sns?: SnsEmulator;
   /** The SQS server and the queue the template's queue stands for, for a queue worker. */
@@ -74,31 +90,43 @@ export interface LocalControlLoopOptions {
  */
 export class LocalControlLoop {
   public static async start(o: LocalControlLoopOptions): Promise<LocalControlLoop> {
+    const ecs = o.ecs as Partial<EcsEmulator>;
     const resolver = new CfnResolver(o.template, {
-      clusterArn: o.ecs.clusterArn,
-      clusterName: o.ecs.clusterName,
-      serviceArn: o.ecs.serviceArn,
-      serviceName: o.ecs.serviceName,
+      clusterArn: ecs.clusterArn ?? 'no-cluster',
+      clusterName: ecs.clusterName ?? 'no-cluster',
+      serviceArn: ecs.serviceArn ?? 'no-service',
+      serviceName: ecs.serviceName ?? 'no-service',
       topicArn: o.sns?.topicArn,
       queueUrl: o.sqs?.queueUrl,
     });
     const resources = Object.entries(o.template.Resources) as Array<[string, any]>;
     const [, machine] = resources.find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [];
-    const [, fn] = resources.find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[CONFIG_ENV]) ?? [];
+    const [, fn] = resources.find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[LOOP_CONFIG_ENV]) ?? [];
     if (!machine || !fn) throw new Error('the template holds no FastAutoscaler');
     const definition = JSON.parse(resolver.resolve(machine.Properties.DefinitionString));
     const environment = resolver.resolve(fn.Properties.Environment.Variables) as Record<string, string>;
-    const synthesized = JSON.parse(environment[CONFIG_ENV]) as ControllerConfig;
+    const synthesized = JSON.parse(environment[LOOP_CONFIG_ENV]) as LoopConfig;
     const timeScale = o.timeScale ?? 1;
-    const config: ControllerConfig = { ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)) };
-    environment[CONFIG_ENV] = JSON.stringify(config);
-    await o.dynalite.createStateTable(config.table);
+    const loopConfig: LoopConfig = { ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)) };
+    environment[LOOP_CONFIG_ENV] = JSON.stringify(loopConfig);
+    // Every tick at DEBUG: the tests read each tick's line (deployed, quiet ticks log once a minute).
+    environment.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    await o.dynalite.createStateTable(loopConfig.table);
+    if (o.registry) await writeRegistry(o.template, loopConfig, o.registry);
+    const first = loopConfig.services?.[0];
+    const config = first ? serviceConfigOf(first, loopConfig) : undefined;
 
-    const loop = new LocalControlLoop(o, definition, config);
+    const loop = new LocalControlLoop(o, definition, loopConfig, config);
     loop.lambda = await LambdaHost.start({
       bundle: TICK_BUNDLE,
       environment,
-      endpoints: { ecs: o.ecs.endpoint, dynamodb: o.dynalite.endpoint, ...(o.sqs ? { sqs: o.sqs.endpoint } : {}) },
+      endpoints: {
+        ecs: o.ecs.endpoint,
+        dynamodb: o.dynalite.endpoint,
+        ...(o.sns ? { sns: o.sns.endpoint } : {}),
+        ...(o.sqs ? { sqs: o.sqs.endpoint } : {}),
+        ...(o.registry ? { ssm: o.registry.ssmEndpoint } : {}),
+      },
       onLog: line => loop.onLog(line),
     });
     return loop;
@@ -111,26 +139,31 @@ export class LocalControlLoop {
   /** Every state the executions entered, in order: [run, state, when]. */
   public readonly transitions: Array<[string, string, number]> = [];
   /** What each Tick returned to the state machine, in order. */
-  public readonly tickResults: Array<TickResult & { runId: string }> = [];
-  /** The errors the SDK integrations reported, under the names Step Functions gives them. */
-  public readonly integrationErrors: Array<{ readonly state: string; readonly error: string; readonly at: number }> = [];
+  public readonly tickResults: Array<LoopTickResult & { runId: string }> = [];
   /** Scheduled starts that were lost (see `loseStarts`), by when they were due. */
   public readonly lostStarts: number[] = [];
   public readonly stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fast-autoscaler-local';
   private lambda!: LambdaHost;
   private readonly machine: StateMachineClass;
-  private readonly ecsClient: ECSClient;
-  private readonly snsClient?: SNSClient;
   private schedule?: NodeJS.Timeout;
   private runCounter = 0;
   private startsToLose = 0;
   private ticksToFail: { remaining: number; errorType: string } = { remaining: 0, errorType: 'Error' };
 
-  private constructor(private readonly o: LocalControlLoopOptions, public readonly definition: any, public readonly config: ControllerConfig) {
+  /**
+   * @param config the one service's configuration, in a FastAutoscaler's own loop
+   */
+  private constructor(
+    private readonly o: LocalControlLoopOptions, public readonly definition: any, public readonly loopConfig: LoopConfig,
+    private readonly serviceConfig?: ControllerConfig,
+  ) {
     this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
-    // Step Functions calls an SDK integration once; the definition's Retry does the rest.
-    this.ecsClient = new ECSClient({ ...loopbackClientConfig(o.ecs.endpoint), maxAttempts: 1 });
-    this.snsClient = o.sns ? new SNSClient({ ...loopbackClientConfig(o.sns.endpoint), maxAttempts: 1 }) : undefined;
+  }
+
+  /** The one service's configuration, in a FastAutoscaler's own loop. */
+  public get config(): ControllerConfig {
+    if (!this.serviceConfig) throw new Error('a shared loop has no one service configuration: read loopConfig');
+    return this.serviceConfig;
   }
 
   /** The schedule's next `n` starts never happen, like starts EventBridge Scheduler could not deliver. */
@@ -156,8 +189,6 @@ export class LocalControlLoop {
       overrides: {
         taskResourceLocalHandlers: {
           [StateNames.TICK]: payload => this.tick(payload) as Promise<any>,
-          [StateNames.SCALE]: params => this.updateService(params as any),
-          [StateNames.NOTIFY]: params => this.publish(params as any),
           [StateNames.START_SUCCESSOR]: params => this.startExecution(params as any),
         },
       },
@@ -201,8 +232,6 @@ export class LocalControlLoop {
     this.runs.forEach(r => r.abort());
     await Promise.all(this.runs.map(r => r.done));
     await this.lambda?.stop();
-    this.ecsClient.destroy();
-    this.snsClient?.destroy();
   }
 
   private onLog(line: string) {
@@ -225,24 +254,9 @@ export class LocalControlLoop {
       // A function error: Step Functions names it by the function's errorType.
       throw Object.assign(new Error('injected function error'), { name: this.ticksToFail.errorType });
     }
-    const result = await this.lambda.invoke(input) as TickResult;
+    const result = await this.lambda.invoke(input) as LoopTickResult;
     this.tickResults.push({ ...result, runId: (input as { runId: string }).runId });
     return result;
-  }
-
-  private async updateService(input: { Cluster: string; Service: string; DesiredCount: number }) {
-    try {
-      const command = new UpdateServiceCommand({ cluster: input.Cluster, service: input.Service, desiredCount: input.DesiredCount });
-      const out = await this.ecsClient.send(command);
-      return { Service: { DesiredCount: out.service?.desiredCount ?? null } };
-    } catch (err) {
-      throw this.reported(StateNames.SCALE, integrationError(ECS_ERRORS, err));
-    }
-  }
-
-  private reported(state: string, error: Error): Error {
-    this.integrationErrors.push({ state, error: error.name, at: Date.now() });
-    return error;
   }
 
   /** The optimized `states:startExecution` integration, request-response. */
@@ -254,15 +268,6 @@ export class LocalControlLoop {
     return { ExecutionArn: `${this.stateMachineArn.replace(':stateMachine:', ':express:')}:${run.name}`, StartDate: new Date(run.startedAt).toISOString() };
   }
 
-  private async publish(input: { TopicArn: string; Message: string; Subject?: string }) {
-    if (!this.snsClient) throw new Error('the definition publishes, but no SNS emulator was given');
-    try {
-      const out = await this.snsClient.send(new PublishCommand({ TopicArn: input.TopicArn, Message: input.Message, Subject: input.Subject }));
-      return { MessageId: out.MessageId ?? null };
-    } catch (err) {
-      throw this.reported(StateNames.NOTIFY, integrationError(SNS_ERRORS, err));
-    }
-  }
 }
 
 /** How Step Functions names one service's errors in an SDK integration. */
@@ -304,3 +309,26 @@ export function integrationError(errors: IntegrationErrors, err: unknown): Error
 }
 
 export const SDK_INTEGRATION_ERRORS = { ecs: ECS_ERRORS, sns: SNS_ERRORS } as const;
+
+/**
+ * Writes each joined service's registration into SSM, as its stack's deployment would: the
+ * parameter's value resolved with that service's stand-ins (found by the construct path its
+ * description names).
+ */
+async function writeRegistry(template: any, loop: LoopConfig, registry: NonNullable<LocalControlLoopOptions['registry']>) {
+  const ssm = new SSMClient(loopbackClientConfig(registry.ssmEndpoint));
+  try {
+    for (const resource of Object.values(template.Resources) as any[]) {
+      if (resource.Type !== 'AWS::SSM::Parameter') continue;
+      const description: string = resource.Properties.Description ?? '';
+      const path = Object.keys(registry.services).find(p => description.startsWith(`fast-autoscaler: ${p} in the loop`));
+      if (!path) throw new Error(`no stand-ins for the registration ${description}`);
+      const resolver = new CfnResolver(template, registry.services[path]);
+      const name = resolver.resolve(resource.Properties.Name) as string;
+      if (!name.startsWith(`${loop.registryPath}/`)) throw new Error(`registration ${name} is outside the loop's path ${loop.registryPath}`);
+      await ssm.send(new PutParameterCommand({ Name: name, Value: resolver.resolve(resource.Properties.Value), Type: 'String', Overwrite: true }));
+    }
+  } finally {
+    ssm.destroy();
+  }
+}

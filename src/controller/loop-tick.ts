@@ -1,0 +1,169 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ControllerConfig } from './controller-config';
+import { LoopLease } from './loop-lease';
+import { LoopConfig, serviceKeyOf } from './loop-config';
+import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
+import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './service-actions';
+import { ServiceMemories } from './service-memory';
+import { RegisteredService, ServiceRegistry } from './service-registry';
+import { runTick, TickEvent, TickReport } from './tick';
+
+/** What the state machine passes to each tick. */
+export type LoopTickEvent = TickEvent;
+
+/** What the state machine branches on: go on or end, and when to tick next. */
+export interface LoopTickResult {
+  /** Whether the run ticks again (false: past its deadline, or a newer run drives the loop). */
+  readonly continue: boolean;
+  /** When the next tick is due (ISO 8601): one interval after this one began, however long it took. */
+  readonly nextTickAt: string;
+  readonly reason: string;
+  /** Services ticked, services that scaled (or, in a dry run, would have), services that failed. */
+  readonly services: number;
+  readonly acted: number;
+  readonly failed: number;
+}
+
+/** One service's part of a loop tick. */
+export interface ServiceTick {
+  readonly name: string;
+  readonly config?: ControllerConfig;
+  /** What the tick saw and decided, when it ran to the end. */
+  readonly report?: TickReport;
+  /** The UpdateService call, when the tick decided to scale (not in a dry run). */
+  readonly scale?: CallOutcome;
+  /** The notification, when the decision is announced and the service has a topic. */
+  readonly notify?: CallOutcome;
+  /** Why the service's tick could not run or finish: its own failure, no other's. */
+  readonly error?: string;
+  readonly ms: number;
+}
+
+export interface LoopDeps {
+  readonly ecs: ECSClient;
+  readonly sns: () => SNSClient;
+  readonly sqs: () => SQSClient;
+  readonly lease: LoopLease;
+  readonly registry: ServiceRegistry;
+  readonly memories: ServiceMemories;
+  readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
+  /** Receives each service's tick as soon as it ends (late ones too): its log line and its metrics. */
+  readonly report: (tick: ServiceTick, event: LoopTickEvent) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * The share of the interval the services' ticks may take: a service still ticking then is
+ * left to finish on its own and the loop goes on, so that its next tick for every other
+ * service comes on time.
+ */
+export function loopCutoffMs(intervalSeconds: number): number {
+  return Math.max(700, intervalSeconds * 1000 - 300);
+}
+
+/**
+ * One tick of the loop: claim the loop's lease, then tick every service at once, each on its
+ * own (discover, read, decide, remember, scale, notify). One service's failure, slowness or
+ * size never delays, blocks or changes another's tick: each runs in its own promise with its
+ * own memory, the loop waits for none past the cutoff, and a service's error is its own.
+ */
+export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: LoopDeps): Promise<LoopTickResult> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const runStartedAt = Date.parse(event?.runStartedAt);
+  if (!event?.runId || Number.isNaN(runStartedAt)) {
+    throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
+  }
+  const nextTickAt = new Date(started + loop.intervalSeconds * 1000).toISOString();
+  const end = (reason: string, goOn: boolean, services = 0, acted = 0, failed = 0): LoopTickResult =>
+    ({ continue: goOn, nextTickAt, reason, services, acted, failed });
+  const deadline = runStartedAt + loop.runSeconds * 1000;
+  if (started >= deadline) return end('the run reached its deadline', false);
+  const goOn = started + loop.intervalSeconds * 1000 < deadline;
+  const cutoffAt = started + loopCutoffMs(loop.intervalSeconds);
+  const cutoff = AbortSignal.timeout(cutoffAt - started);
+
+  // The newest run drives the loop; an older one ends itself.
+  const claim = await deps.lease.claim({ runId: event.runId, startedAt: runStartedAt }, cutoff);
+  if (!claim.held) return end(`run ${claim.by} (newer) drives the loop`, false);
+  const { services, stale } = await deps.registry.services(cutoff);
+
+  const keys = new Set<string>();
+  const pipelines: Array<Promise<ServiceTick>> = [];
+  for (const s of services) {
+    if ('error' in s) {
+      pipelines.push(Promise.resolve(reported(deps, event, { name: s.name, error: `its entry cannot be used: ${s.error}`, ms: 0 })));
+      continue;
+    }
+    const key = serviceKeyOf(s.config);
+    if (keys.has(key)) {
+      pipelines.push(Promise.resolve(reported(deps, event, { name: s.name, config: s.config, error: 'the service is listed twice in the loop: this entry is left out', ms: 0 })));
+      continue;
+    }
+    keys.add(key);
+    pipelines.push(tickService(s, event, deps, cutoffAt));
+  }
+  deps.memories.keepOnly(keys);
+
+  // Whatever has not finished by the cutoff finishes on its own, and reports then.
+  const late = new Promise<'late'>(resolve => setTimeout(() => resolve('late'), Math.max(0, cutoffAt - now())).unref?.());
+  const settled = await Promise.all(pipelines.map(p => Promise.race([p, late])));
+  const done = settled.filter((t): t is ServiceTick => t !== 'late');
+  const acted = done.filter(t => t.report && t.report.result.action !== 'HOLD').length;
+  const failed = done.filter(t => t.error || (t.scale && !t.scale.ok)).length + (settled.length - done.length);
+  const reason = `${services.length} services, ${acted} acted, ${failed} failed or late${stale ? `; the service list is from an earlier read (${stale})` : ''}`;
+  return end(reason, goOn, services.length, acted, failed);
+}
+
+/** One service's whole tick: its own memory, its own errors, its own scale call and notification. */
+async function tickService(s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number): Promise<ServiceTick> {
+  const { config } = s;
+  const memory = deps.memories.of(config);
+  const started = Date.now();
+  if (memory.busySince !== undefined) {
+    return reported(deps, event, { name: s.name, config, error: `its previous tick, begun ${started - memory.busySince} ms ago, is still under way`, ms: 0 });
+  }
+  memory.busySince = started;
+  try {
+    const report = await runTick(config, event, {
+      ecs: deps.ecs,
+      sqs: config.source.type === 'sqsQueue' ? deps.sqs() : undefined,
+      store: memory.store,
+      scrape: deps.scrape,
+      now: deps.now ?? Date.now,
+      counters: memory.counters,
+      catalog: memory.catalog,
+      loadHistory: memory.loadHistory,
+      serveDelays: memory.serveDelays,
+      cutoffAt,
+    });
+    const r = report.result;
+    // The scale call first: a notification never delays capacity.
+    const scale = r.action !== 'HOLD' && !config.dryRun
+      ? await updateDesiredCount(deps.ecs, config.cluster, config.service, r.desiredCount, Math.max(cutoffAt, Date.now() + 1000))
+      : undefined;
+    const notify = r.notify && config.topicArn && (!scale || scale.ok)
+      ? await publishNotification(deps.sns(), config.topicArn, r.subject, r.message,
+        Math.max(500, Math.min(notifyTimeoutMs(config.intervalSeconds), cutoffAt - Date.now())))
+      : undefined;
+    return reported(deps, event, { name: s.name, config, report, scale, notify, ms: Date.now() - started });
+  } catch (err) {
+    const e = err as Error;
+    return reported(deps, event, { name: s.name, config, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`, ms: Date.now() - started });
+  } finally {
+    memory.busySince = undefined;
+  }
+}
+
+function reported(deps: LoopDeps, event: LoopTickEvent, tick: ServiceTick): ServiceTick {
+  try {
+    deps.report(tick, event);
+  } catch {
+    // A log line that cannot be written must not fail the service's tick.
+  }
+  return tick;
+}
+
+export type { RegisteredService };
