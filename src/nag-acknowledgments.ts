@@ -89,6 +89,8 @@ export function nagPattern(value: unknown): string {
   const v = value as Record<string, any>;
   if (v.Ref) return `<${v.Ref}>`;
   if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
+  // A cross-stack reference is named by its export.
+  if (v['Fn::ImportValue']) return nagPattern(v['Fn::ImportValue']);
   if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(nagPattern).join(v['Fn::Join'][0]);
   return JSON.stringify(value);
 }

@@ -1,4 +1,4 @@
-import { ECSServiceException, ServerException } from '@aws-sdk/client-ecs';
+import { ECSClient, ECSServiceException, ServerException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
@@ -6,13 +6,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { fargateService, typicalStack } from './support/typical-stack';
 import { EXPRESS_MAX_SECONDS, runSecondsFor, SCHEDULE_PERIOD_SECONDS, tickTimeoutSeconds } from '../src/control-loop';
-import { MAX_CONSECUTIVE_FAILURES, NON_RETRYABLE_SCALE_ERRORS, notifyTimeoutSeconds } from '../src/control-loop-definition';
-import { integrationError, SDK_INTEGRATION_ERRORS } from './support/local-control-loop';
+import { MAX_CONSECUTIVE_FAILURES } from '../src/control-loop-definition';
 import { SCALE_CALL, scaleCallWorstCaseSeconds } from '../src/controller/scale-call-limits';
+import { NON_RETRYABLE_SCALE_ERRORS, notifyTimeoutMs, updateDesiredCount } from '../src/controller/service-actions';
 
 function definitionOf(template: Template): any {
   const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
@@ -36,46 +37,48 @@ function autoscaler(stack: Stack, service = fargateService(stack).service, props
   });
 }
 
-describe('Scale retries what may pass, under Step Functions\' error names', () => {
-  const definition = definitionOf(Template.fromStack(typicalStack({ withTopic: true }).stack));
-  const scale = definition.States.Scale;
+describe('the controller\'s scale call retries what may pass, within the tick', () => {
+  const ecsMock = mockClient(ECSClient);
+  const ecs = new ECSClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const noSleep = async () => undefined;
+  beforeEach(() => ecsMock.reset());
 
-  test('the errors no retry cures come first, with no attempts; then States.ALL alone and last', () => {
-    expect(scale.Retry).toEqual([
-      { ErrorEquals: [...NON_RETRYABLE_SCALE_ERRORS], MaxAttempts: 0 },
-      { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, MaxDelaySeconds: 2, JitterStrategy: 'FULL' },
-    ]);
-    expect(NON_RETRYABLE_SCALE_ERRORS).toEqual(expect.arrayContaining([
-      'Ecs.ServiceNotFoundException', 'Ecs.ServiceNotActiveException', 'Ecs.ClusterNotFoundException',
-      'Ecs.AccessDeniedException', 'Ecs.InvalidParameterException',
-    ]));
-    // Throttling (undeclared by ECS's model), server and client-side errors are retried.
-    for (const retried of ['Ecs.EcsException', 'Ecs.ServerException', 'Ecs.SdkClientException', 'States.Timeout']) {
-      expect(NON_RETRYABLE_SCALE_ERRORS).not.toContain(retried);
+  test('an error no retry cures is not retried', async () => {
+    for (const name of ['AccessDeniedException', 'ServiceNotFoundException', 'ServiceNotActiveException', 'ClusterNotFoundException', 'InvalidParameterException']) {
+      expect(NON_RETRYABLE_SCALE_ERRORS.has(name)).toBe(true);
+      ecsMock.reset();
+      ecsMock.on(UpdateServiceCommand).rejects(Object.assign(new Error('no'), { name }));
+      const outcome = await updateDesiredCount(ecs, 'c', 's', 3, Date.now() + 10_000, noSleep);
+      expect(outcome).toMatchObject({ ok: false, attempts: 1, error: `${name}: no` });
     }
-    expect(scale.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'CountFailure' }]);
-    expect(scale.TimeoutSeconds).toBe(SCALE_CALL.timeoutSeconds);
   });
 
-  test('the local loop names errors as Step Functions does', () => {
-    const ecsErrors = SDK_INTEGRATION_ERRORS.ecs;
+  test('throttling, server errors and hung calls are retried, SCALE_CALL\'s attempts at most', async () => {
     const throttled = new ECSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' });
-    expect(integrationError(ecsErrors, throttled).name).toBe('Ecs.EcsException');
-    expect(integrationError(ecsErrors, new ServerException({ $metadata: {}, message: 'oops' })).name).toBe('Ecs.ServerException');
-    expect(integrationError(ecsErrors, Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' })).name).toBe('Ecs.SdkClientException');
-    // Every non-retryable ECS name is one the ECS model declares.
-    for (const name of NON_RETRYABLE_SCALE_ERRORS.filter(n => n.startsWith('Ecs.'))) {
-      expect(ecsErrors.modelled).toContain(name.slice('Ecs.'.length));
-    }
-    expect(ecsErrors.modelled).not.toContain('ThrottlingException');
+    ecsMock.on(UpdateServiceCommand).rejectsOnce(throttled).rejectsOnce(new ServerException({ $metadata: {}, message: 'oops' })).resolves({});
+    expect(await updateDesiredCount(ecs, 'c', 's', 3, Date.now() + 10_000, noSleep)).toMatchObject({ ok: true, attempts: 3 });
+    ecsMock.reset();
+    ecsMock.on(UpdateServiceCommand).rejects(throttled);
+    expect(await updateDesiredCount(ecs, 'c', 's', 3, Date.now() + 10_000, noSleep)).toMatchObject({ ok: false, attempts: SCALE_CALL.retries + 1 });
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(SCALE_CALL.retries + 1);
   });
+
+  test('no attempt starts after the time the tick allows', async () => {
+    ecsMock.on(UpdateServiceCommand).resolves({});
+    expect(await updateDesiredCount(ecs, 'c', 's', 3, Date.now() - 1, noSleep)).toMatchObject({ ok: false, attempts: 0 });
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+});
+
+describe('the state machine', () => {
+  const definition = definitionOf(Template.fromStack(typicalStack({ withTopic: true }).stack));
 
   test('the failure count is of failures in a row: a good cycle resets it', () => {
     expect(definition.States['KeepGoing?'].Choices[0]).toEqual({
       And: [{ Variable: '$.tick.continue', BooleanEquals: true }, { Variable: '$.failures.count', NumericGreaterThan: 0 }],
       Next: 'ResetFailures',
     });
-    expect(definition.States.ResetFailures).toMatchObject({ Type: 'Pass', Result: { count: 0 }, ResultPath: '$.failures', Next: 'WaitInterval' });
+    expect(definition.States.ResetFailures).toMatchObject({ Type: 'Pass', Result: { count: 0 }, ResultPath: '$.failures', Next: 'WaitForNextTick' });
     expect(definition.States['TooManyFailures?'].Choices[1]).toEqual({ Variable: '$.failures.count', NumericGreaterThan: MAX_CONSECUTIVE_FAILURES, Next: 'GiveUp' });
   });
 });
@@ -91,7 +94,7 @@ describe('no blind minute', () => {
       // At least two lost starts in a row are covered.
       expect(run).toBeGreaterThanOrEqual(2 * SCHEDULE_PERIOD_SECONDS);
       // The last tick (with its two Lambda retries), the scale call's attempts with backoff, a notification.
-      const afterLastTick = tickTimeoutSeconds(interval) + 3 + scaleCallWorstCaseSeconds() + notifyTimeoutSeconds(interval);
+      const afterLastTick = tickTimeoutSeconds(interval) + 3 + scaleCallWorstCaseSeconds() + notifyTimeoutMs(interval) / 1000;
       expect(run + afterLastTick).toBeLessThanOrEqual(EXPRESS_MAX_SECONDS);
     }
     expect(runSecondsFor(3)).toBe(230);
@@ -129,22 +132,17 @@ describe('no blind minute', () => {
   });
 });
 
-describe('scale first, then notify', () => {
-  test('Scale → Notify? → Notify → KeepGoing?, the notification short and unable to fail the run', () => {
+describe('one interval from tick to tick, however long a tick takes', () => {
+  test('Tick → KeepGoing? → WaitForNextTick, until the time the tick named; no service is scaled or notified by the state machine', () => {
     const definition = definitionOf(Template.fromStack(typicalStack({ withTopic: true }).stack));
-    expect(definition.States.Decide.Choices[0].Next).toBe('Scale');
-    expect(definition.States.Scale.Next).toBe('Notify?');
-    expect(definition.States['Notify?']).toEqual({
-      Type: 'Choice', Choices: [{ Variable: '$.tick.notify', BooleanEquals: true, Next: 'Notify' }], Default: 'KeepGoing?',
-    });
-    expect(definition.States.Notify).toMatchObject({
-      Next: 'KeepGoing?',
-      TimeoutSeconds: notifyTimeoutSeconds(3),
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: 'KeepGoing?' }],
-      // What is published is what the tick wrote: its subject (shorter than SNS's 100) and message.
-      Parameters: { 'TopicArn': 'REF', 'Subject.$': '$.tick.subject', 'Message.$': '$.tick.message' },
-    });
-    expect(notifyTimeoutSeconds(3)).toBeLessThanOrEqual(3);
+    expect(definition.States.Tick.Next).toBe('KeepGoing?');
+    expect(definition.States['KeepGoing?'].Choices[1]).toEqual({ Variable: '$.tick.continue', BooleanEquals: true, Next: 'WaitForNextTick' });
+    expect(definition.States.WaitForNextTick).toMatchObject({ Type: 'Wait', TimestampPath: '$.tick.nextTickAt', Next: 'Tick' });
+    // After a failed tick there is no time named: one interval.
+    expect(definition.States.WaitInterval).toMatchObject({ Type: 'Wait', Seconds: 3, Next: 'Tick' });
+    const resources = Object.values(definition.States).map((st: any) => String(st.Resource ?? ''));
+    expect(resources.filter(r => /ecs|sns/.test(r))).toEqual([]);
+    expect(notifyTimeoutMs(3)).toBeLessThanOrEqual(3000);
   });
 });
 
@@ -153,7 +151,7 @@ describe('SNS', () => {
     const stack = new Stack(new App(), 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
     const masterKey = new kms.Key(stack, 'Key');
     autoscaler(stack, undefined, { topic: new sns.Topic(stack, 'Topic', { masterKey }) });
-    const statements = statementsOf(Template.fromStack(stack), /^AutoscalerControlLoopStateMachineRoleDefaultPolicy/);
+    const statements = statementsOf(Template.fromStack(stack), /^AutoscalerLoopPermissions/);
     expect(statements).toContainEqual({
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
     });
@@ -195,7 +193,7 @@ test('the state machine logs under /aws/vendedlogs/states/, one deterministic na
 describe('reserved concurrency', () => {
   test('the controller gets 5 by default, enough for every run that may be alive at once', () => {
     Template.fromStack(typicalStack().stack).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { FAST_AUTOSCALER_CONFIG: Match.anyValue() } },
+      Environment: { Variables: { FAST_AUTOSCALER_LOOP: Match.anyValue() } },
       ReservedConcurrentExecutions: 5,
     });
   });

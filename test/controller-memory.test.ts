@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { CONFIG_ENV } from '../src/controller/controller-config';
+import { LOOP_CONFIG_ENV } from '../src/controller/loop-config';
 import { defaultControllerMemoryMb } from '../src/controller-memory';
 import { typicalStack } from './support/typical-stack';
 
@@ -7,7 +7,7 @@ import { typicalStack } from './support/typical-stack';
 function controllerMemory(props: Parameters<typeof typicalStack>[0]): number {
   const template = Template.fromStack(typicalStack(props).stack).toJSON();
   const fn = Object.values(template.Resources as Record<string, any>)
-    .find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[CONFIG_ENV]);
+    .find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[LOOP_CONFIG_ENV]);
   return fn.Properties.MemorySize;
 }
 

@@ -105,6 +105,9 @@ describe('FastAutoscaler resources', () => {
       statusPort: 8022,
       runSeconds: 230,
       dryRun: false,
+      topicArn: 'REF',
+      // What the default alarms read.
+      publishMetrics: ['Recommendation', 'ScrapesFailed', 'TasksScraped', 'Ticks'],
     });
   });
 
@@ -115,18 +118,17 @@ describe('FastAutoscaler resources', () => {
     });
   });
 
-  test('an Express state machine, logged, with Tick, Decide, Notify, Scale and Wait', () => {
+  test('an Express state machine, logged, with Tick and Wait (the controller scales and notifies)', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'EXPRESS',
       LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false, Destinations: Match.anyValue() },
     });
     const definition = stateMachineDefinition(stack);
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['CountFailure', 'Decide', 'Done', 'GiveUp', 'KeepGoing?', 'Notify', 'Notify?', 'ResetFailures', 'Scale', 'Start', 'StartSuccessor', 'Tick', 'TooManyFailures?', 'WaitInterval'],
+      ['CountFailure', 'Done', 'GiveUp', 'KeepGoing?', 'ResetFailures', 'Start', 'StartSuccessor', 'Tick', 'TooManyFailures?', 'WaitForNextTick', 'WaitInterval'],
     );
-    expect(definition.States.WaitInterval).toEqual({ Type: 'Wait', Seconds: 3, Next: 'Tick' });
-    expect(definition.States.Scale.Resource).toBe('arn:PARTITION:states:::aws-sdk:ecs:updateService');
-    expect(definition.States.Scale.Retry[1].ErrorEquals).toEqual(['States.ALL']);
+    expect(definition.States.WaitInterval).toMatchObject({ Type: 'Wait', Seconds: 3, Next: 'Tick' });
+    expect(definition.States.WaitForNextTick).toMatchObject({ Type: 'Wait', TimestampPath: '$.tick.nextTickAt', Next: 'Tick' });
     expect(definition.States.Tick.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'CountFailure' });
     // JSONPath only, and never a ResultPath of "$" (the local executor mishandles it).
     expect(JSON.stringify(definition)).not.toMatch(/"ResultPath":"\$"|QueryLanguage/);
@@ -139,8 +141,11 @@ describe('FastAutoscaler resources', () => {
     });
   });
 
-  test('the controller may read this cluster and service and this table only', () => {
-    const policy = policyOf(template, /^AutoscalerControlLoopFunctionServiceRoleDefaultPolicy/);
+  test('the controller may read this table; the service\'s own policy lets it read and update this cluster and service and publish to this topic', () => {
+    expect(policyOf(template, /^AutoscalerControlLoopFunctionServiceRoleDefaultPolicy/).Statement).toEqual([
+      { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^AutoscalerControlLoopState/), 'Arn'] }] },
+    ]);
+    const policy = policyOf(template, /^AutoscalerLoopPermissions/);
     expect(policy.Statement).toEqual([
       { Action: 'ecs:ListTasks', Effect: 'Allow', Resource: '*', Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': ['ClusterEB0386A7', 'Arn'] } } } },
       {
@@ -149,16 +154,17 @@ describe('FastAutoscaler resources', () => {
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:eu-west-1:123456789012:task/', { Ref: 'ClusterEB0386A7' }, '/*']] },
         Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': ['ClusterEB0386A7', 'Arn'] } } },
       },
-      { Action: 'ecs:DescribeServices', Effect: 'Allow', Resource: { Ref: 'WebServiceDF29B54C' } },
-      { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^AutoscalerControlLoopState/), 'Arn'] }] },
+      { Action: ['ecs:DescribeServices', 'ecs:UpdateService'], Effect: 'Allow', Resource: { Ref: 'WebServiceDF29B54C' } },
+      { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: 'TopicBFC7AF6E' } },
     ]);
+    const attached = Object.entries(template.findResources('AWS::IAM::Policy')).find(([k]) => /^AutoscalerLoopPermissions/.test(k))![1];
+    expect(attached.Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^AutoscalerControlLoopFunctionServiceRole/) }]);
   });
 
-  test('the state machine may invoke the controller, update this service and publish to this topic', () => {
+  test('the state machine may invoke the controller, and nothing on ECS or SNS', () => {
     const policy = policyOf(template, /^AutoscalerControlLoopStateMachineRoleDefaultPolicy/);
     const byAction = Object.fromEntries(policy.Statement.map((s: any) => [JSON.stringify(s.Action), s.Resource]));
-    expect(byAction['"ecs:updateService"']).toEqual({ Ref: 'WebServiceDF29B54C' });
-    expect(byAction['"sns:Publish"']).toEqual({ Ref: 'TopicBFC7AF6E' });
+    expect(JSON.stringify(policy)).not.toMatch(/ecs:|sns:/);
     expect(byAction['"lambda:InvokeFunction"']).toHaveLength(2);
     // Log delivery is the one action AWS authorizes on "*" only.
     const starred = policy.Statement.filter((s: any) => s.Resource === '*').flatMap((s: any) => s.Action);
@@ -175,19 +181,15 @@ describe('FastAutoscaler resources', () => {
 });
 
 describe('FastAutoscaler options', () => {
-  test('dry run leaves out the Scale state and the UpdateService permission', () => {
+  test('dry run leaves out the UpdateService permission', () => {
     const { stack } = typicalStack({ withTopic: true, props: { dryRun: true } });
-    const definition = stateMachineDefinition(stack);
-    expect(definition.States.Scale).toBeUndefined();
-    expect(definition.States.Notify.Next).toBe('KeepGoing?');
+    expect(controllerConfig(Template.fromStack(stack))).toMatchObject({ dryRun: true, topicArn: 'REF' });
     expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toMatch(/updateService/i);
   });
 
-  test('without a topic there is no Notify state and no SNS permission', () => {
+  test('without a topic there is no topic in the configuration and no SNS permission', () => {
     const { stack } = typicalStack();
-    const definition = stateMachineDefinition(stack);
-    expect(definition.States.Notify).toBeUndefined();
-    expect(definition.States.Decide.Choices[0].Next).toBe('Scale');
+    expect(controllerConfig(Template.fromStack(stack)).topicArn).toBeUndefined();
     expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toMatch(/sns:Publish/);
   });
 

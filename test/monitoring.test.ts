@@ -285,7 +285,7 @@ describe('what the adversarial review found', () => {
   test('reserved concurrency can be left out for accounts with a low concurrency limit', () => {
     const functions = (props: Parameters<typeof typicalStack>[0]) =>
       Object.values(Template.fromStack(typicalStack(props).stack).findResources('AWS::Lambda::Function'))
-        .filter((f: any) => f.Properties.Environment?.Variables?.FAST_AUTOSCALER_CONFIG);
+        .filter((f: any) => f.Properties.Environment?.Variables?.FAST_AUTOSCALER_LOOP);
     expect((functions({})[0] as any).Properties.ReservedConcurrentExecutions).toBe(5);
     expect((functions({ props: { reserveControllerConcurrency: false } })[0] as any).Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(() => typicalStack({ props: { reserveControllerConcurrency: false, controllerReservedConcurrency: 3 } })).toThrow(

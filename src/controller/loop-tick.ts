@@ -145,8 +145,9 @@ async function tickService(s: { name: string; config: ControllerConfig }, event:
       ? await updateDesiredCount(deps.ecs, config.cluster, config.service, r.desiredCount, Math.max(cutoffAt, Date.now() + 1000))
       : undefined;
     const notify = r.notify && config.topicArn && (!scale || scale.ok)
+      // Within the cutoff: a hanging SNS must never make this service miss its next tick.
       ? await publishNotification(deps.sns(), config.topicArn, r.subject, r.message,
-        Math.max(500, Math.min(notifyTimeoutMs(config.intervalSeconds), cutoffAt - Date.now())))
+        Math.max(200, Math.min(notifyTimeoutMs(config.intervalSeconds), cutoffAt - Date.now())))
       : undefined;
     return reported(deps, event, { name: s.name, config, report, scale, notify, ms: Date.now() - started });
   } catch (err) {

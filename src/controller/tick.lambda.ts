@@ -68,7 +68,7 @@ function report(tick: ServiceTick, event: LoopTickEvent): void {
   const f = r?.figures;
   const line = {
     runId: event.runId,
-    service: tick.config?.service ?? tick.name,
+    ecsService: tick.config?.service ?? tick.name,
     cluster: tick.config?.cluster,
     action: r?.action ?? 'HOLD',
     desiredCount: r?.desiredCount,

@@ -1,16 +1,18 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, ListTasksCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CONFIG_ENV } from '../../src/controller/controller-config';
+import { LOOP_CONFIG_ENV } from '../../src/controller/loop-config';
 import { controllerConfig } from '../support/controller-config-fixture';
 
 const ecsMock = mockClient(ECSClient);
 const ddbMock = mockClient(DynamoDBClient);
 
-test('the handler logs one structured line and emits one EMF record per tick, named by cluster and service', async () => {
-  process.env[CONFIG_ENV] = JSON.stringify(controllerConfig({ cluster: 'c', minTasks: 2 }));
+test('the handler ticks its services, scales from the controller, logs one line and emits one EMF record per service tick', async () => {
+  const { table: _t, intervalSeconds: _i, runSeconds: _r, ...entry } = controllerConfig({ cluster: 'c', minTasks: 2, publishMetrics: undefined });
+  process.env[LOOP_CONFIG_ENV] = JSON.stringify({ loop: 'l', table: 'state', intervalSeconds: 3, runSeconds: 90, loopMetrics: false, services: [entry] });
   ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 0, pendingCount: 1 }] });
   ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
+  ecsMock.on(UpdateServiceCommand).resolves({});
   ddbMock.on(GetItemCommand).resolves({});
   ddbMock.on(PutItemCommand).resolves({});
   const lines: string[] = [];
@@ -24,22 +26,28 @@ test('the handler logs one structured line and emits one EMF record per tick, na
     // Loaded here, after the configuration is in the environment: the module reads it once.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { handler } = require('../../src/controller/tick.lambda') as typeof import('../../src/controller/tick.lambda');
+    const started = Date.now();
     const result = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
-    expect(result).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, reason: 'desired count 1 is below minTasks 2' });
+    expect(result).toMatchObject({ continue: true, services: 1, acted: 1, failed: 0 });
+    // The next tick is due one interval after this one began, however long it took.
+    expect(Date.parse(result.nextTickAt) - started).toBeGreaterThanOrEqual(3000);
+    expect(Date.parse(result.nextTickAt) - started).toBeLessThan(3500);
+    expect(ecsMock.commandCalls(UpdateServiceCommand).map(c => c.args[0].input)).toEqual([{ cluster: 'c', service: 'web', desiredCount: 2 }]);
     // A second tick: the dimensions must outlive the first publish.
     await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
     // A third that cannot reach ECS: it holds, and counts as no tick for the stopped-ticking alarm.
     ecsMock.on(DescribeServicesCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const held = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
-    expect(held).toMatchObject({ action: 'HOLD', reason: expect.stringMatching(/^ECS did not answer/) });
+    expect(held).toMatchObject({ continue: true, services: 1, acted: 0 });
   } finally {
     write.mockRestore();
     info.mockRestore();
     log.mockRestore();
   }
   const records = lines.join('\n').split('\n').filter(l => l.trim().startsWith('{')).map(l => JSON.parse(l));
-  const tick = records.find(r => r.message === 'tick');
-  expect(tick).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, runId: 'r1', metric: 'ACTIVE_CONNECTIONS', scraped: 0 });
+  const ticks = records.filter(r => r.message === 'tick');
+  expect(ticks[0]).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, runId: 'r1', ecsService: 'web', metric: 'ACTIVE_CONNECTIONS', scraped: 0, scale: { ok: true, attempts: 1 } });
+  expect(ticks[2]).toMatchObject({ action: 'HOLD', reason: expect.stringMatching(/^ECS did not answer/), degraded: true });
   const emf = records.filter(r => r._aws);
   expect(emf).toHaveLength(3);
   for (const record of emf) {
@@ -47,9 +55,10 @@ test('the handler logs one structured line and emits one EMF record per tick, na
     expect(record).toMatchObject({ ClusterName: 'c', ServiceName: 'web', TickDuration: expect.any(Number) });
     expect(record).not.toHaveProperty('service');
   }
-  expect(emf[2]._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: 'TickDuration', Unit: 'Milliseconds' }]);
+  expect(emf[2]._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: 'TickDuration', Unit: 'Milliseconds' }, { Name: 'Degraded', Unit: 'Count' }]);
+  expect(emf[2]).toMatchObject({ Degraded: 1 });
   for (const record of emf.slice(0, 2)) {
-    expect(record).toMatchObject({ Ticks: 1, RunningTasks: 0, PendingTasks: 0, TasksScraped: 0, ScrapesFailed: 0 });
+    expect(record).toMatchObject({ Ticks: 1, RunningTasks: 0, PendingTasks: 0, TasksScraped: 0, ScrapesFailed: 0, Degraded: 0 });
   }
   expect(emf[0]).toMatchObject({ ScalingActions: 1, DesiredTasks: 2 });
 });

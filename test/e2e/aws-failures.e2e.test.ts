@@ -1,12 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import { runSecondsFor } from '../../src/control-loop';
-import { MAX_CONSECUTIVE_FAILURES, notifyTimeoutSeconds } from '../../src/control-loop-definition';
+import { MAX_CONSECUTIVE_FAILURES } from '../../src/control-loop-definition';
+import { notifyTimeoutMs } from '../../src/controller/service-actions';
 import { LocalCluster } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
 
 /**
- * What real AWS does to the loop, as AWS documents it: the error names Step Functions gives
- * ECS's errors, scheduled starts that never come, runs that give up, a slow SNS.
+ * What real AWS does to the loop, as AWS documents it: ECS's errors on the scale call,
+ * scheduled starts that never come, runs that give up, a slow SNS.
  *
  * Runs are scaled down in time (`timeScale`): the schedule's minute becomes 10 s and a run's
  * length shrinks by the same factor, so that a run still outlives the same number of
@@ -27,12 +28,8 @@ function maxGap(times: number[]): number {
   return Math.max(...sorted.slice(1).map((t, i) => t - sorted[i]));
 }
 
-describe('UpdateService errors, under the names Step Functions gives them', () => {
-  test.each([
-    // ECS's model declares no throttling error: Step Functions reports it as Ecs.EcsException.
-    ['ThrottlingException', 'Ecs.EcsException'],
-    ['ServerException', 'Ecs.ServerException'],
-  ])('%s (%s) is retried in the same Scale state', async (ecsError, stepFunctionsName) => {
+describe('UpdateService errors, as the controller meets them', () => {
+  test.each(['ThrottlingException', 'ServerException'])('%s is retried within the same tick', async ecsError => {
     cluster = await LocalCluster.start({ autoscaler: { interval: Duration.seconds(1) }, startDelayMs: 500 });
     const { loop, ecs, load } = cluster;
     ecs.injectFault('UpdateService', ecsError, 2);
@@ -40,13 +37,14 @@ describe('UpdateService errors, under the names Step Functions gives them', () =
     load.setConnections(50);
     await waitFor('a successful UpdateService', () => ecs.callsOf('UpdateService').some(c => !c.error), 30_000);
     expect(ecs.callsOf('UpdateService').slice(0, 3).map(c => c.error ?? 'ok')).toEqual([ecsError, ecsError, 'ok']);
-    expect(loop.integrationErrors.map(e => e.error)).toEqual([stepFunctionsName, stepFunctionsName]);
-    // Retried, not counted as failures: one run, no CountFailure.
+    const acting = await waitFor('the acting tick', () => loop.ticks.find(t => t.scale), 5_000);
+    expect(acting.scale).toMatchObject({ ok: true, attempts: 3 });
+    // A service's scale call is its own: never a failed tick of the run.
     expect(loop.transitions.filter(([, s]) => s === 'CountFailure')).toHaveLength(0);
     expect(loop.runs).toHaveLength(1);
   });
 
-  test.each(['ServiceNotActiveException', 'AccessDeniedException'])('%s is not retried: the failure is counted and the next tick tries again', async ecsError => {
+  test.each(['ServiceNotActiveException', 'AccessDeniedException'])('%s is not retried: the tick says so, is degraded, and the next tick tries again', async ecsError => {
     cluster = await LocalCluster.start({ autoscaler: { interval: Duration.seconds(1) }, startDelayMs: 500 });
     const { loop, ecs, load } = cluster;
     ecs.injectFault('UpdateService', ecsError, 1);
@@ -55,13 +53,10 @@ describe('UpdateService errors, under the names Step Functions gives them', () =
     await waitFor('a successful UpdateService', () => ecs.callsOf('UpdateService').some(c => !c.error), 30_000);
     const calls = ecs.callsOf('UpdateService');
     expect(calls.slice(0, 2).map(c => c.error ?? 'ok')).toEqual([ecsError, 'ok']);
-    expect(loop.integrationErrors.map(e => e.error)).toEqual([`Ecs.${ecsError}`]);
-    // One attempt, then CountFailure, WaitInterval and a new tick before the next call.
-    const run = loop.runs[0].name;
-    const states = loop.transitions.filter(([r, , at]) => r === run && at >= calls[0].at && at <= calls[1].at).map(([, s]) => s);
-    expect(states.slice(0, 3)).toEqual(['CountFailure', 'TooManyFailures?', 'WaitInterval']);
-    expect(states).toContain('Tick');
-    expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(1000);
+    const failed = loop.ticks.find(t => t.scale && !t.scale.ok)!;
+    expect(failed).toMatchObject({ degraded: true, scale: { ok: false, attempts: 1, error: expect.stringContaining(ecsError) } });
+    expect(loop.transitions.filter(([, s]) => s === 'CountFailure')).toHaveLength(0);
+    expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(500);
   });
 });
 
@@ -135,10 +130,11 @@ test('scale first, then notify with the tick\'s subject; a hanging SNS costs the
   load.setConnections(40);
   await waitFor('a published notification', () => sns!.published[0], 30_000);
 
-  // What SNS received is what the tick decided to say, after the service was scaled.
-  const acting = loop.tickResults.filter(t => t.notify);
-  expect(sns!.published[0].subject).toBe(acting[0].subject);
-  expect(sns!.published[0].message).toBe(acting[0].message);
+  // What SNS received is what the tick decided, after the service was scaled.
+  const acting = await waitFor('the acting tick', () => loop.ticks.find(t => t.notify), 5_000);
+  expect(acting.notify).toMatchObject({ ok: true });
+  expect(sns!.published[0].subject).toBe(`web scales out: ${acting.previousDesiredCount} -> ${acting.desiredCount} tasks`);
+  expect(sns!.published[0].message).toContain(acting.reason);
   expect(sns!.published[0].subject!.length).toBeLessThan(100);
   expect(ecs.callsOf('UpdateService')[0].at).toBeLessThanOrEqual(sns!.requests[0].at);
 
@@ -152,7 +148,7 @@ test('scale first, then notify with the tick\'s subject; a hanging SNS costs the
   // The scale call that publish announces came first.
   expect(ecs.callsOf('UpdateService').slice(callsBefore).filter(c => !c.error && c.at <= hangingAt)).not.toHaveLength(0);
   await waitFor('three more ticks', () => loop.ticks.filter(t => t.seenAt > hangingAt).length >= 3, 20_000);
-  const timeoutMs = notifyTimeoutSeconds(interval) * 1000;
+  const timeoutMs = notifyTimeoutMs(interval);
   // The tick after the hanging publish came after the timeout and the interval, not after SNS.
   const next = loop.ticks.find(t => t.seenAt > hangingAt)!;
   expect(next.seenAt - hangingAt).toBeLessThan(timeoutMs + interval * 1000 + 3000);

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { CONFIG_ENV, ControllerConfig, parseControllerConfig, PolicyConfig } from '../../src/controller/controller-config';
+import { ControllerConfig, PolicyConfig } from '../../src/controller/controller-config';
+import { LOOP_CONFIG_ENV, LoopConfig, parseLoopConfig, serviceConfigOf } from '../../src/controller/loop-config';
 
 /** The original fixed tiers: total connections → tasks. */
 export const ORIGINAL_STEPS: PolicyConfig = {
@@ -35,15 +36,22 @@ export function controllerConfig(overrides: Partial<ControllerConfig> = {}): Con
   };
 }
 
-/** The controller's configuration as the construct wrote it into the Lambda's environment, read back by the controller. */
+/** The one service's controller configuration as the construct wrote it into the loop's environment, read back by the controller. */
 export function renderedControllerConfig(template: Template): ControllerConfig {
+  const loop = renderedLoopConfig(template);
+  if (!loop.services || loop.services.length !== 1) throw new Error(`expected one inline service, got ${JSON.stringify(loop.services)}`);
+  return serviceConfigOf(loop.services[0], loop);
+}
+
+/** The loop's configuration as the construct wrote it into the controller's environment, references as placeholders. */
+export function renderedLoopConfig(template: Template): LoopConfig {
   const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: { [CONFIG_ENV]: Match.anyValue() } } },
+    Properties: { Environment: { Variables: { [LOOP_CONFIG_ENV]: Match.anyValue() } } },
   });
   const [fn] = Object.values(functions);
   // The configuration is JSON with CloudFormation references inside; resolve them to placeholders.
-  const joined = fn.Properties.Environment.Variables[CONFIG_ENV]['Fn::Join'][1]
+  const joined = fn.Properties.Environment.Variables[LOOP_CONFIG_ENV]['Fn::Join'][1]
     .map((part: unknown) => (typeof part === 'string' ? part : 'REF'))
     .join('');
-  return parseControllerConfig(joined);
+  return parseLoopConfig(joined);
 }

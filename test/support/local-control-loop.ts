@@ -36,7 +36,8 @@ export interface TickLog extends Omit<TickResult, 'figures' | 'notify' | 'subjec
   readonly perTaskValues: Record<string, number | null>;
   /** Under the queue source: its counters as the tick read them. */
   readonly queue?: { readonly visible: number; readonly inFlight: number; readonly delayed: number };
-  readonly service: string;
+  /** The ECS service's name (powertools reserves `service`). */
+  readonly ecsService: string;
   readonly cluster?: string;
   /** The controller's UpdateService call, when the tick scaled. */
   readonly scale?: { readonly ok: boolean; readonly attempts: number; readonly ms: number; readonly error?: string };
