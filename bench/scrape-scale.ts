@@ -17,10 +17,9 @@
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { checkQuota, CpuQuota, processCpuMs, vcpuShare } from './lambda-cpu-share';
 import { sharedStatusNginx } from './shared-status-nginx';
-import { CONFIG_ENV } from '../src/controller/controller-config';
 import { defaultControllerMemoryMb } from '../src/controller-memory';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
-import { controllerConfig } from '../test/support/controller-config-fixture';
+import { controllerConfig, loopEnvironment } from '../test/support/controller-config-fixture';
 import { DynaliteServer } from '../test/support/dynalite-server';
 import { ECS_BUCKETS, EcsEmulator, taskAddress } from '../test/support/ecs-emulator';
 import { LambdaHost, TICK_BUNDLE } from '../test/support/lambda-host';
@@ -87,7 +86,7 @@ async function run(size: number, memoryMb: number, ticks: number, dynalite: Dyna
   const logs: any[] = [];
   const host = await LambdaHost.start({
     bundle: TICK_BUNDLE,
-    environment: { [CONFIG_ENV]: JSON.stringify(config) },
+    environment: loopEnvironment([config]),
     endpoints: { ecs: ecs.endpoint, dynamodb: dynalite.endpoint },
     onLog: line => {
       try {

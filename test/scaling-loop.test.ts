@@ -146,7 +146,7 @@ describe('joining is checked before anything is added', () => {
     });
     expect(join).toThrow(/`loop` must run in the service's VPC \(Other\/Vpc\), got Platform\/Vpc: the controller reads every task's status port from inside the VPC/);
     // Nothing was added to the task definition.
-    expect(taskDefinition.containers.map(c => c.containerName)).toEqual(['app']);
+    expect(taskDefinition.findContainer('fast-autoscaler-proxy')).toBeUndefined();
 
     const elsewhere = new Stack(app, 'Elsewhere', { env: { account: '123456789012', region: 'us-east-1' } });
     expect(() => appService(elsewhere, 'B', platform)).toThrow(/`loop` must be in the service's account and region \(123456789012\/us-east-1\), got 123456789012\/eu-west-1/);

@@ -31,7 +31,15 @@ export interface LoopConfig {
   readonly registryPath?: string;
   /** Publish the loop's own metrics (its ticks, for its "stopped" alarm). */
   readonly loopMetrics: boolean;
+  /**
+   * How often each service's metrics are published, in seconds: one EMF record with every
+   * tick's values since the last. 0 publishes every tick. @default 20
+   */
+  readonly metricsFlushSeconds?: number;
 }
+
+/** How often metrics are published unless the configuration says otherwise: well inside the alarms' one-minute periods. */
+export const DEFAULT_METRICS_FLUSH_SECONDS = 20;
 
 /** An SSM parameter path: slash-separated, letters, digits and `.-_`, at most 1,011 characters before the service's name. */
 export const REGISTRY_PATH = /^(\/[a-zA-Z0-9_.-]+)+$/;
@@ -59,6 +67,7 @@ export function parseLoopConfig(raw: string | undefined): LoopConfig {
   };
   whole('intervalSeconds', LIMITS.intervalSeconds);
   whole('runSeconds', LIMITS.runSeconds);
+  if (c.metricsFlushSeconds !== undefined) whole('metricsFlushSeconds', [0, 50]);
   if (typeof c.loopMetrics !== 'boolean') errors.push(`${LOOP_CONFIG_ENV}.loopMetrics must be a boolean, got ${JSON.stringify(c.loopMetrics)}`);
   const hasServices = c.services !== undefined;
   const hasRegistry = c.registryPath !== undefined;

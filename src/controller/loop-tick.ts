@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ControllerConfig } from './controller-config';
 import { LoopLease } from './loop-lease';
 import { LoopConfig, serviceKeyOf } from './loop-config';
+import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './service-actions';
 import { ServiceMemories } from './service-memory';
@@ -142,7 +143,8 @@ async function tickService(s: { name: string; config: ControllerConfig }, event:
     const r = report.result;
     // The scale call first: a notification never delays capacity.
     const scale = r.action !== 'HOLD' && !config.dryRun
-      ? await updateDesiredCount(deps.ecs, config.cluster, config.service, r.desiredCount, Math.max(cutoffAt, Date.now() + 1000))
+      // SCALE_CALL's attempts in full, even past the cutoff: only this service's next tick waits for them.
+      ? await updateDesiredCount(deps.ecs, config.cluster, config.service, r.desiredCount, Date.now() + scaleCallWorstCaseSeconds() * 1000)
       : undefined;
     const notify = r.notify && config.topicArn && (!scale || scale.ok)
       // Within the cutoff: a hanging SNS must never make this service miss its next tick.

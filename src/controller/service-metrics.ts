@@ -35,13 +35,14 @@ export function serviceMetricsFor(config: ControllerConfig): Metrics {
 }
 
 /**
- * One EMF record per service tick, with only the metrics the service publishes (each custom
- * metric is a monthly fee per service). `Ticks` and the service's figures only when the tick
+ * Records one service tick's metrics, only those the service publishes (each custom metric is
+ * a monthly fee per service); the caller publishes them (one EMF record holds up to 100 values
+ * of each metric, so a record every few ticks costs a fraction of a record a tick in logs). `Ticks` and the service's figures only when the tick
  * measured the service (a tick that ended early, on a lost lease or an ECS error, has no ECS
  * calls in its figures): a loop that runs but cannot see the service is as stopped as one that
  * does not run. The load only when some task gave a value.
  */
-export function publishServiceMetrics(metrics: Metrics, tick: ServiceTick): void {
+export function recordServiceMetrics(metrics: Metrics, tick: ServiceTick): void {
   const config = tick.config;
   if (!config) return;
   const wanted = config.publishMetrics ? new Set(config.publishMetrics) : undefined;
@@ -78,5 +79,4 @@ export function publishServiceMetrics(metrics: Metrics, tick: ServiceTick): void
       add(M.RECOMMENDATION, MetricUnit.Count, askedTasks(config.policy, f.total, Math.max(config.minTasks, floor), f.projectedTotal));
     }
   }
-  metrics.publishStoredMetrics();
 }

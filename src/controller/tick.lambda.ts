@@ -6,12 +6,12 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metrics';
-import { LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
+import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
 import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
 import { scrapeAll } from './scraper';
 import { ServiceMemories } from './service-memory';
-import { isDegraded, publishServiceMetrics, serviceMetricsFor } from './service-metrics';
+import { isDegraded, recordServiceMetrics, serviceMetricsFor } from './service-metrics';
 import { ServiceRegistry } from './service-registry';
 import { awsClientTimeouts, ecsCallTimeoutMs, TickReport } from './tick';
 
@@ -30,10 +30,14 @@ let sqs: SQSClient | undefined;
 const registry = new ServiceRegistry(loop, loop.registryPath ? new SSMClient({ maxAttempts: 2, requestHandler: timeouts }) : undefined, callMs);
 const lease = new LoopLease(ddb, loop.table, `loop#${loop.loop}`, callMs);
 const memories = new ServiceMemories(ddb);
-const serviceMetrics = new Map<string, Metrics>();
+const serviceMetrics = new Map<string, { readonly metrics: Metrics; flushedAt: number }>();
+/** Each service's metrics are published this often: a record with many ticks' values costs what one tick's would. */
+const flushMs = (loop.metricsFlushSeconds ?? DEFAULT_METRICS_FLUSH_SECONDS) * 1000;
 const loopMetrics = loop.loopMetrics ? new Metrics({ namespace: METRIC_NAMESPACE }) : undefined;
 loopMetrics?.clearDefaultDimensions();
 loopMetrics?.setDefaultDimensions({ [DIMENSION_LOOP]: loop.loop });
+
+let loopFlushedAt = 0;
 
 /** The tick's log line stays small at thousands of tasks: CloudWatch Logs bills every byte. */
 const MAX_LOGGED_TASKS = 100;
@@ -57,7 +61,10 @@ export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
   });
   if (loopMetrics && !/drives the loop|deadline/.test(result.reason)) {
     loopMetrics.addMetric(LOOP_TICKS, MetricUnit.Count, 1);
-    loopMetrics.publishStoredMetrics();
+    if (Date.now() - loopFlushedAt >= flushMs) {
+      loopMetrics.publishStoredMetrics();
+      loopFlushedAt = Date.now();
+    }
   }
   return result;
 }
@@ -99,9 +106,13 @@ function report(tick: ServiceTick, event: LoopTickEvent): void {
     logger.debug('tick', line);
   }
   if (tick.config) {
-    let metrics = serviceMetrics.get(key);
-    if (!metrics) serviceMetrics.set(key, metrics = serviceMetricsFor(tick.config));
-    publishServiceMetrics(metrics, tick);
+    let published = serviceMetrics.get(key);
+    if (!published) serviceMetrics.set(key, published = { metrics: serviceMetricsFor(tick.config), flushedAt: 0 });
+    recordServiceMetrics(published.metrics, tick);
+    if (now - published.flushedAt >= flushMs) {
+      published.metrics.publishStoredMetrics();
+      published.flushedAt = now;
+    }
   }
 }
 

@@ -9,7 +9,7 @@ const ddbMock = mockClient(DynamoDBClient);
 
 test('the handler ticks its services, scales from the controller, logs one line and emits one EMF record per service tick', async () => {
   const { table: _t, intervalSeconds: _i, runSeconds: _r, ...entry } = controllerConfig({ cluster: 'c', minTasks: 2, publishMetrics: undefined });
-  process.env[LOOP_CONFIG_ENV] = JSON.stringify({ loop: 'l', table: 'state', intervalSeconds: 3, runSeconds: 90, loopMetrics: false, services: [entry] });
+  process.env[LOOP_CONFIG_ENV] = JSON.stringify({ loop: 'l', table: 'state', intervalSeconds: 3, runSeconds: 90, loopMetrics: false, metricsFlushSeconds: 0, services: [entry] });
   ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 0, pendingCount: 1 }] });
   ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
   ecsMock.on(UpdateServiceCommand).resolves({});

@@ -75,7 +75,7 @@ describe('no blind minute', () => {
     expect(loop.lostStarts).toHaveLength(1);
     const [first, next] = loop.runs;
     expect(next.startedAt - first.startedAt).toBeGreaterThanOrEqual(2 * loop.schedulePeriodMs - 500);
-    const firstTicks = loop.ticks.filter(t => t.runId === first.name);
+    const firstTicks = loop.tickResults.filter(t => t.runId === first.name);
     // The first run ticked through the lost start's minute and yielded only to the next run.
     expect(firstTicks[firstTicks.length - 1].seenAt).toBeGreaterThan(next.startedAt);
     expect(firstTicks[firstTicks.length - 1]).toMatchObject({ continue: false, reason: expect.stringContaining(next.name) });

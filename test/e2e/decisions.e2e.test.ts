@@ -93,7 +93,7 @@ test('item 2: a draining task\'s long-lived requests count as load', async () =>
   loop.startSchedule();
   await waitFor('a scale-out', () => ecs.callsOf('UpdateService').length > 0, 30_000);
   expect(ecs.callsOf('UpdateService')[0].input.desiredCount).toBe(4);
-  expect(loop.ticks.find(t => t.action === 'SCALE_OUT')).toMatchObject({ draining: 1, total: 40 });
+  expect(await waitFor('the acting tick', () => loop.ticks.find(t => t.action === 'SCALE_OUT'), 5_000)).toMatchObject({ draining: 1, total: 40 });
 });
 
 test('item 2: nothing scales in while a task drains; once it has stopped, scale-in goes on', async () => {

@@ -88,7 +88,7 @@ test('with scale-in on: back to zero after a whole window of nothing, never whil
     });
   // Not before the 60 s window had seen nothing at all.
   expect(toZero.at - drainedAt).toBeGreaterThan(55_000);
-  const deciding = loop.ticks.filter(t => t.seenAt <= toZero.at && t.action === 'SCALE_IN').pop()!;
+  const deciding = await loop.decidingTick(toZero);
   expect(deciding).toMatchObject({ desiredCount: 0, reason: 'nothing to do for the whole window: no task needed' });
   // Every tick that read the queue in the window before it found it empty, nothing in flight.
   const window = loop.ticks.filter(t => t.seenAt > toZero.at - 55_000 && t.seenAt <= toZero.at && t.queue);

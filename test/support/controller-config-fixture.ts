@@ -55,3 +55,17 @@ export function renderedLoopConfig(template: Template): LoopConfig {
     .join('');
   return parseLoopConfig(joined);
 }
+
+/**
+ * The controller's environment for a loop of these services, listed inline (as a
+ * FastAutoscaler's own loop lists its one service): the table, interval and run length are
+ * the first service's, and every tick is logged (DEBUG), as the tests and benchmarks read each.
+ */
+export function loopEnvironment(configs: readonly ControllerConfig[], loop: Partial<LoopConfig> = {}): Record<string, string> {
+  const [first] = configs;
+  const services = configs.map(({ table: _t, intervalSeconds: _i, runSeconds: _r, ...entry }) => entry);
+  const config: LoopConfig = {
+    loop: 'bench', table: first.table, intervalSeconds: first.intervalSeconds, runSeconds: first.runSeconds, loopMetrics: false, metricsFlushSeconds: 0, services, ...loop,
+  };
+  return { [LOOP_CONFIG_ENV]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'DEBUG' };
+}

@@ -108,7 +108,8 @@ export class LocalControlLoop {
     const environment = resolver.resolve(fn.Properties.Environment.Variables) as Record<string, string>;
     const synthesized = JSON.parse(environment[LOOP_CONFIG_ENV]) as LoopConfig;
     const timeScale = o.timeScale ?? 1;
-    const loopConfig: LoopConfig = { ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)) };
+    // Every tick's metrics in a record of their own, as the tests read them tick by tick.
+    const loopConfig: LoopConfig = { ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)), metricsFlushSeconds: 0 };
     environment[LOOP_CONFIG_ENV] = JSON.stringify(loopConfig);
     // Every tick at DEBUG: the tests read each tick's line (deployed, quiet ticks log once a minute).
     environment.POWERTOOLS_LOG_LEVEL = 'DEBUG';
@@ -140,7 +141,7 @@ export class LocalControlLoop {
   /** Every state the executions entered, in order: [run, state, when]. */
   public readonly transitions: Array<[string, string, number]> = [];
   /** What each Tick returned to the state machine, in order. */
-  public readonly tickResults: Array<LoopTickResult & { runId: string }> = [];
+  public readonly tickResults: Array<LoopTickResult & { runId: string; seenAt: number }> = [];
   /** Scheduled starts that were lost (see `loseStarts`), by when they were due. */
   public readonly lostStarts: number[] = [];
   public readonly stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fast-autoscaler-local';
@@ -165,6 +166,20 @@ export class LocalControlLoop {
   public get config(): ControllerConfig {
     if (!this.serviceConfig) throw new Error('a shared loop has no one service configuration: read loopConfig');
     return this.serviceConfig;
+  }
+
+  /**
+   * The tick that made an UpdateService call: the controller calls ECS right after deciding
+   * and logs the tick after, with the call's outcome, so its line comes after the call.
+   */
+  public async decidingTick(call: { readonly at: number }, timeoutMs = 5_000): Promise<TickLog> {
+    const started = Date.now();
+    for (;;) {
+      const tick = this.ticks.find(t => t.scale && t.seenAt >= call.at);
+      if (tick) return tick;
+      if (Date.now() - started > timeoutMs) throw new Error(`no tick logged the UpdateService call made at ${call.at}`);
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
   }
 
   /** The schedule's next `n` starts never happen, like starts EventBridge Scheduler could not deliver. */
@@ -256,7 +271,7 @@ export class LocalControlLoop {
       throw Object.assign(new Error('injected function error'), { name: this.ticksToFail.errorType });
     }
     const result = await this.lambda.invoke(input) as LoopTickResult;
-    this.tickResults.push({ ...result, runId: (input as { runId: string }).runId });
+    this.tickResults.push({ ...result, runId: (input as { runId: string }).runId, seenAt: Date.now() });
     return result;
   }
 
