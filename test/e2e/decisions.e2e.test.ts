@@ -75,7 +75,7 @@ test('item 1: most scrapes time out, the tasks that answer already ask for more:
   loop.startSchedule();
   await waitFor('a scale-out', () => ecs.callsOf('UpdateService').length > 0, 30_000);
   expect(ecs.callsOf('UpdateService')[0].input.desiredCount).toBe(12);
-  const acting = loop.ticks.find(t => t.action === 'SCALE_OUT')!;
+  const acting = await loop.decidingTick(ecs.callsOf('UpdateService')[0]);
   expect(acting).toMatchObject({ failed: 6, scraped: 10, total: 120, desiredCount: 12 });
   expect(acting.reason).toMatch(/a lower bound: 6 of 10 tasks unread/);
 });

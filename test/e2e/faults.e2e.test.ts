@@ -80,7 +80,9 @@ test('ECS throttles the controller: it holds, and nothing scales in', async () =
   ecs.injectFault('ListTasks', 'ThrottlingException', 1000);
   loop.startSchedule();
   await waitFor('6 ticks', () => loop.ticks.length >= 6, 30_000);
-  expect(loop.ticks.every(t => t.action === 'HOLD' && /ThrottlingException/.test(t.reason))).toBe(true);
+  // Throttled, or still backing off from it when the tick's time ran out.
+  expect(loop.ticks.filter(t => !(t.action === 'HOLD' && /ECS did not answer: (ThrottlingException|AbortError)/.test(t.reason))).map(t => [t.action, t.reason])).toEqual([]);
+  expect(loop.ticks.some(t => /ThrottlingException/.test(t.reason))).toBe(true);
   expect(ecs.callsOf('UpdateService')).toHaveLength(0);
 });
 
