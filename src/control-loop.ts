@@ -148,6 +148,12 @@ export class ControlLoop extends Construct {
       securityGroups: [this.securityGroup],
       environment: { [LOOP_CONFIG_ENV]: Lazy.string({ produce: () => stack.toJsonString(config()) }) },
       environmentEncryption: key,
+      // Lambda's own START, END and REPORT lines, one set a tick, would be most of the loop's
+      // log bill at 1 s: JSON logs at WARN for the platform leave them out (the function's
+      // duration stays in Lambda's own metrics). The controller logs at INFO what changed.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       logGroup: new logs.LogGroup(this, 'FunctionLogs', {
         retention: props.logRetention,
         removalPolicy: RemovalPolicy.DESTROY,

@@ -33,13 +33,13 @@ export interface LoopConfig {
   readonly loopMetrics: boolean;
   /**
    * How often each service's metrics are published, in seconds: one EMF record with every
-   * tick's values since the last. 0 publishes every tick. @default 20
+   * tick's values since the last. 0 publishes every tick. @default 30
    */
   readonly metricsFlushSeconds?: number;
 }
 
 /** How often metrics are published unless the configuration says otherwise: well inside the alarms' one-minute periods. */
-export const DEFAULT_METRICS_FLUSH_SECONDS = 20;
+export const DEFAULT_METRICS_FLUSH_SECONDS = 30;
 
 /** An SSM parameter path: slash-separated, letters, digits and `.-_`, at most 1,011 characters before the service's name. */
 export const REGISTRY_PATH = /^(\/[a-zA-Z0-9_.-]+)+$/;

@@ -28,8 +28,11 @@ export class LoopLease {
 
   public async claim(run: RunId, signal?: AbortSignal): Promise<LeaseClaim> {
     for (let attempt = 0; ; attempt++) {
+      // Eventually consistent (half the price of a strong read): a newer run is seen a tick
+      // later at worst, and never two runs act on one service at once, whatever the lease
+      // says: each action is a conditional write on the service's own item.
       const out = await this.ddb.send(new GetItemCommand({
-        TableName: this.table, Key: { pk: { S: this.key } }, ConsistentRead: true,
+        TableName: this.table, Key: { pk: { S: this.key } }, ConsistentRead: attempt > 0,
       }), callOptions(this.callTimeoutMs, signal));
       const holder = out.Item ? { runId: out.Item.runId?.S ?? '', startedAt: Number(out.Item.startedAt?.N ?? 0) } : undefined;
       if (holder && holder.runId === run.runId) return { held: true };

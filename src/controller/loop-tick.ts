@@ -5,6 +5,7 @@ import { ControllerConfig } from './controller-config';
 import { LoopLease } from './loop-lease';
 import { LoopConfig, serviceKeyOf } from './loop-config';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
+import { ScrapeSlots } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './service-actions';
 import { ServiceMemories } from './service-memory';
@@ -50,6 +51,8 @@ export interface LoopDeps {
   readonly registry: ServiceRegistry;
   readonly memories: ServiceMemories;
   readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
+  /** The status reads under way at once across the loop's services. @default - each service's own limit alone */
+  readonly scrapeSlots?: ScrapeSlots;
   /** Receives each service's tick as soon as it ends (late ones too): its log line and its metrics. */
   readonly report: (tick: ServiceTick, event: LoopTickEvent) => void;
   readonly now?: () => number;
@@ -132,13 +135,15 @@ async function tickService(s: { name: string; config: ControllerConfig }, event:
       ecs: deps.ecs,
       sqs: config.source.type === 'sqsQueue' ? deps.sqs() : undefined,
       store: memory.store,
-      scrape: deps.scrape,
+      // One pool of sockets for the whole loop.
+      scrape: (targets, o) => deps.scrape(targets, { ...o, slots: deps.scrapeSlots }),
       now: deps.now ?? Date.now,
       counters: memory.counters,
       catalog: memory.catalog,
       loadHistory: memory.loadHistory,
       serveDelays: memory.serveDelays,
       cutoffAt,
+      leasedByLoop: true,
     });
     const r = report.result;
     // The scale call first: a notification never delays capacity.

@@ -1,4 +1,5 @@
 import * as net from 'net';
+import { ScrapeSlots } from './scrape-slots';
 import { STUB_STATUS_READER, TaskReader } from './task-reading';
 import { ReadOutcome, TaskReading } from './task-reading-outcome';
 
@@ -26,6 +27,8 @@ export interface ScrapeOptions {
   readonly concurrency: number;
   /** What to ask each task and how to read its answer. @default the proxy's stub_status */
   readonly reader?: TaskReader;
+  /** Slots shared with other services' scrapes (a loop's): each read holds one. @default - `concurrency` alone limits */
+  readonly slots?: ScrapeSlots;
 }
 
 /** A status answer has a handful of short headers. */
@@ -47,10 +50,15 @@ export async function scrapeAll(targets: readonly ScrapeTarget[], o: ScrapeOptio
     while (next < targets.length) {
       const i = next++;
       const target = targets[i];
-      const remaining = deadline - Date.now();
-      results[i] = remaining <= 0
-        ? { taskId: target.taskId, ok: false, reason: 'scrape deadline passed before the request was sent', ms: 0, at: Date.now() }
-        : await scrapeOne(target, o.port, Math.min(o.requestTimeoutMs, remaining), o.reader);
+      const give = await o.slots?.take();
+      try {
+        const remaining = deadline - Date.now();
+        results[i] = remaining <= 0
+          ? { taskId: target.taskId, ok: false, reason: 'scrape deadline passed before the request was sent', ms: 0, at: Date.now() }
+          : await scrapeOne(target, o.port, Math.min(o.requestTimeoutMs, remaining), o.reader);
+      } finally {
+        give?.();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, targets.length) }, worker));

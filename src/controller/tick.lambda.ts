@@ -9,6 +9,7 @@ import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metri
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
 import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
+import { SCRAPE_CONCURRENCY, ScrapeSlots } from './scrape-slots';
 import { scrapeAll } from './scraper';
 import { ServiceMemories } from './service-memory';
 import { isDegraded, recordServiceMetrics, serviceMetricsFor } from './service-metrics';
@@ -30,6 +31,8 @@ let sqs: SQSClient | undefined;
 const registry = new ServiceRegistry(loop, loop.registryPath ? new SSMClient({ maxAttempts: 2, requestHandler: timeouts }) : undefined, callMs);
 const lease = new LoopLease(ddb, loop.table, `loop#${loop.loop}`, callMs);
 const memories = new ServiceMemories(ddb);
+/** A Lambda has 1,024 file descriptors: the loop's reads share as many sockets as one service's always had. */
+const scrapeSlots = new ScrapeSlots(SCRAPE_CONCURRENCY);
 const serviceMetrics = new Map<string, { readonly metrics: Metrics; flushedAt: number }>();
 /** Each service's metrics are published this often: a record with many ticks' values costs what one tick's would. */
 const flushMs = (loop.metricsFlushSeconds ?? DEFAULT_METRICS_FLUSH_SECONDS) * 1000;
@@ -42,7 +45,7 @@ let loopFlushedAt = 0;
 /** The tick's log line stays small at thousands of tasks: CloudWatch Logs bills every byte. */
 const MAX_LOGGED_TASKS = 100;
 /** A service whose ticks change nothing is logged at INFO this often; every tick is at DEBUG. */
-const QUIET_LOG_MS = 60_000;
+const QUIET_LOG_MS = 300_000;
 
 /**
  * One tick of the loop: every service discovered, read, decided, scaled and notified on its
@@ -57,6 +60,7 @@ export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
     registry,
     memories,
     scrape: scrapeAll,
+    scrapeSlots,
     report,
   });
   if (loopMetrics && !/drives the loop|deadline/.test(result.reason)) {
@@ -92,7 +96,7 @@ function report(tick: ServiceTick, event: LoopTickEvent): void {
     ms: tick.ms,
     ...loggedTasks(tick.report?.perTask ?? [], tick.report?.failures ?? []),
   };
-  // Every tick at DEBUG; at INFO only what changed, what acted or failed, and a line a minute.
+  // Every tick at DEBUG; at INFO only what changed, what acted or failed, and a line every 5 minutes.
   const key = tick.config ? serviceKeyOf(tick.config) : tick.name;
   const memory = tick.config ? memories.of(tick.config) : undefined;
   const summary = `${line.action} ${line.reason?.replace(/\d+(\.\d+)?/g, 'N')}`;

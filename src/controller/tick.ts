@@ -6,6 +6,7 @@ import { QueueReading, QueueSource, readQueue } from './queue-reading';
 import { recordRecommendation, windowView } from './recommendation-history';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
+import { SCRAPE_CONCURRENCY } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
@@ -86,6 +87,12 @@ export interface TickDeps {
    * service never holds up the others' next tick. @default - the tick's own budget alone
    */
   readonly cutoffAt?: number;
+  /**
+   * The loop's lease says which run drives (see LoopLease): the service's item then keeps no
+   * lease of its own, and is written only when its state changes (an action, the scale-in window).
+   * @default false: the item holds the lease
+   */
+  readonly leasedByLoop?: boolean;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -98,6 +105,12 @@ export interface TickReport {
 const ZERO_FIGURES: TickFigures = {
   total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, draining: 0, scraped: 0, failed: 0, scrapeMs: 0, ecsCalls: {},
 };
+
+/**
+ * A cold instance reads this many tasks in what is left of a tick whatever the time: beyond,
+ * it waits for the next tick (see runTick).
+ */
+export const COLD_READ_AT_ONCE = 500;
 
 /** SNS subjects must be shorter than 100 characters. */
 export const MAX_SUBJECT_LENGTH = 99;
@@ -133,7 +146,7 @@ export function tickBudgetMs(config: ControllerConfig): number {
 /** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
 export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
   const deadlineMs = Math.min(2500, Math.max(500, config.intervalSeconds * 1000 * 0.5));
-  return { port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: 256, reader: readerFor(config) };
+  return { port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: SCRAPE_CONCURRENCY, reader: readerFor(config) };
 }
 
 export async function runTick(config: ControllerConfig, event: TickEvent, deps: TickDeps): Promise<TickReport> {
@@ -155,7 +168,9 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   });
 
   // The newest run drives the service; an older one ends itself.
-  const lease = state.lease;
+  const lease = deps.leasedByLoop ? undefined : state.lease;
+  // The run's lease, as the item records it (none when the loop's lease says which run drives).
+  const leaseOfRun = deps.leasedByLoop ? state.lease : { runId: event.runId, startedAt: runStartedAt };
   if (lease && lease.runId !== event.runId && isNewer(lease, { runId: event.runId, startedAt: runStartedAt })) {
     return end(`run ${lease.runId} (newer) drives the service`, false);
   }
@@ -181,7 +196,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       policy: config.policy, total: q.total, minTasks: Math.max(config.minTasks, 1), maxTasks: config.maxTasks,
     });
     const history = recordRecommendation(state.history, Math.floor(now / 1000), high, config.intervalSeconds, config.scaleInWindowSeconds);
-    const next: ControllerState = { ...state, lease: { runId: event.runId, startedAt: runStartedAt }, history };
+    const next: ControllerState = { ...state, lease: leaseOfRun, history };
     if (sameState(next, state)) return;
     try {
       await deps.store.save(next, stored.version, budget);
@@ -190,6 +205,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
       if (!(err instanceof StateConflictError)) throw err;
     }
   };
+  const listedBefore = deps.catalog.listed;
   let discovery: Discovery;
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
@@ -209,6 +225,14 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     return end(`listing the service's tasks (${discovery.calls.ListTasks ?? 0} pages this tick): it goes on at the next tick`, goOn, current);
   }
 
+  // A cold instance whose first listing took most of the tick reads the tasks at the next
+  // one: reading thousands in what is left would leave most unread (a blind tick that looks
+  // like failing tasks), where one held tick costs one interval.
+  const scrapeLeftMs = budgetMs - (deps.now() - tickStarted) - Math.min(500, budgetMs / 5);
+  if (!queueRead && !listedBefore && scrapeLeftMs < scrapeOptions(config).deadlineMs
+    && discovery.running.length + discovery.draining.length > COLD_READ_AT_ONCE) {
+    return end(`the first listing of ${discovery.running.length + discovery.draining.length} tasks took this tick: they are read from the next`, goOn, current);
+  }
   const measured = queueRead
     ? measureQueue(config, await queueRead, discovery, current, deps.now())
     : await measureTasks(config, discovery, deps, event.runId, tickStarted, budgetMs);
@@ -250,7 +274,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   const keptHistory = decision.action === 'SCALE_IN' && !config.dryRun ? [] : history;
   const repeatsDryRun = config.dryRun && state.lastAction?.action === decision.action && state.lastAction.to === decision.desiredCount;
   const next: ControllerState = {
-    lease: { runId: event.runId, startedAt: runStartedAt },
+    lease: leaseOfRun,
     history: keptHistory,
     lastAction: acting
       ? { runId: event.runId, action: decision.action, from: current, to: decision.desiredCount, at: now, reason: decision.reason }

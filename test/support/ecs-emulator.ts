@@ -32,7 +32,7 @@ export const ECS_BUCKETS: Record<string, { readonly group: string; readonly burs
 };
 
 /** A token bucket: `burst` tokens at most, refilled at `perSecond`. */
-class TokenBucket {
+export class TokenBucket {
   private tokens: number;
   private last = Date.now();
   constructor(private readonly burst: number, private readonly perSecond: number) {

@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { ECS_BUCKETS, TokenBucket } from './ecs-emulator';
 
 /** What the router does to one cluster's calls. */
 export type ClusterFault =
@@ -15,8 +16,12 @@ export type ClusterFault =
  * denied, throttled or hanging cluster beside healthy ones.
  */
 export class EcsRouter {
-  public static async start(clusters: Record<string, string>): Promise<EcsRouter> {
-    const router = new EcsRouter(clusters);
+  /**
+   * @param throttling throttle every cluster's calls together with ECS's documented token
+   *   buckets (ECS_BUCKETS), as the account and region share them
+   */
+  public static async start(clusters: Record<string, string>, throttling = false): Promise<EcsRouter> {
+    const router = new EcsRouter(clusters, throttling);
     await new Promise<void>(resolve => router.server.listen(0, '127.0.0.1', resolve));
     return router;
   }
@@ -24,9 +29,12 @@ export class EcsRouter {
   private readonly faults = new Map<string, ClusterFault>();
   private readonly hanging = new Set<http.ServerResponse>();
   private readonly server = http.createServer((req, res) => this.route(req, res));
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Calls the shared buckets refused, by action. */
+  public readonly throttled: Record<string, number> = {};
 
   /** @param clusters each cluster's name → its emulator's endpoint */
-  private constructor(private readonly clusters: Record<string, string>) {}
+  private constructor(private readonly clusters: Record<string, string>, private readonly throttling: boolean) {}
 
   public get endpoint(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -67,6 +75,17 @@ export class EcsRouter {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify({ __type: fault.error, message: `injected ${fault.error}` }));
         return;
+      }
+      const spec = this.throttling ? ECS_BUCKETS[operation] : undefined;
+      if (spec) {
+        let bucket = this.buckets.get(spec.group);
+        if (!bucket) this.buckets.set(spec.group, bucket = new TokenBucket(spec.burst, spec.perSecond));
+        if (!bucket.take()) {
+          this.throttled[operation] = (this.throttled[operation] ?? 0) + 1;
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
+          return;
+        }
       }
       if (!target) {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
