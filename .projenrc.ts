@@ -86,7 +86,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   gitignore: [
-    '/.ci/.node22/', '/.ci/.moto/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/',
+    '/.ci/.node22/', '/.ci/.moto/', '/.ci/.checkov/', '/.tmp/', '/bench/out/', '/examples/local-demo/out/', '/cdk.out/', '/examples/**/cdk.out/',
     '/examples/java-app/target/', '__pycache__/',
   ],
 

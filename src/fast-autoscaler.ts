@@ -391,7 +391,11 @@ export class FastAutoscaler extends Construct {
     }
     const minTasks = props.minTasks ?? 1;
     const maxTasks = props.maxTasks;
-    const shared = props.loop;
+    const shared = props.loop ?? undefined;
+    // Plain JavaScript may pass anything here.
+    if (shared && !(shared as { _loop?: unknown })._loop) {
+      throw new Error(`Invalid FastAutoscaler props:\n  \`loop\` must be a ScalingLoop, got ${JSON.stringify(shared)}`);
+    }
     const interval = shared ? shared.interval : props.interval ?? Duration.seconds(3);
     const scaleInWindow = props.scaleInWindow ?? Duration.minutes(5);
     const maxFailedScrapeRatio = props.maxFailedScrapeRatio ?? 0.5;

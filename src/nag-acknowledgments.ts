@@ -1,4 +1,4 @@
-import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 
@@ -93,4 +93,16 @@ export function nagPattern(value: unknown): string {
   if (v['Fn::ImportValue']) return nagPattern(v['Fn::ImportValue']);
   if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(nagPattern).join(v['Fn::Join'][0]);
   return JSON.stringify(value);
+}
+
+/**
+ * Acknowledges one finding of checkov (an independent IaC scanner a user's security team may
+ * run) on one of the library's own resources: the `checkov.skip` metadata checkov reads in a
+ * CloudFormation template, with the reason beside it.
+ */
+export function acknowledgeScannerFinding(on: IConstruct, checkId: string, reason: string): void {
+  const cfn = (CfnResource.isCfnResource(on) ? on : on.node.defaultChild) as CfnResource | undefined;
+  if (!cfn) throw new Error(`${on.node.path} has no CloudFormation resource to acknowledge ${checkId} on`);
+  const checkov = (cfn.getMetadata('checkov') as { skip?: Array<{ id: string; comment: string }> } | undefined) ?? {};
+  cfn.addMetadata('checkov', { skip: [...(checkov.skip ?? []).filter(x => x.id !== checkId), { id: checkId, comment: reason }] });
 }

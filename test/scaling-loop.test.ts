@@ -164,6 +164,7 @@ describe('joining is checked before anything is added', () => {
       '`encryptionKey` must not be set beside `loop`',
     ].join('[\\s\\S]*')));
     expect(() => appService(apps, 'B', platform, { interval: Duration.seconds(1) })).toThrow(/`interval` must not be set beside `loop`/);
+    expect(() => appService(apps, 'C', platform, { loop: { interval: Duration.seconds(3) } as any })).toThrow('`loop` must be a ScalingLoop, got {"interval"');
   });
 
   test('the loop\'s own props are checked, naming each', () => {

@@ -55,7 +55,6 @@ export interface LoopDeps {
   readonly scrapeSlots?: ScrapeSlots;
   /** Receives each service's tick as soon as it ends (late ones too): its log line and its metrics. */
   readonly report: (tick: ServiceTick, event: LoopTickEvent) => void;
-  readonly now?: () => number;
 }
 
 /**
@@ -74,8 +73,8 @@ export function loopCutoffMs(intervalSeconds: number): number {
  * own memory, the loop waits for none past the cutoff, and a service's error is its own.
  */
 export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: LoopDeps): Promise<LoopTickResult> {
-  const now = deps.now ?? Date.now;
-  const started = now();
+  // The wall clock throughout: the cutoff is an abort signal's and a timer's.
+  const started = Date.now();
   const runStartedAt = Date.parse(event?.runStartedAt);
   if (!event?.runId || Number.isNaN(runStartedAt)) {
     throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
@@ -112,7 +111,7 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
   deps.memories.keepOnly(keys);
 
   // Whatever has not finished by the cutoff finishes on its own, and reports then.
-  const late = new Promise<'late'>(resolve => setTimeout(() => resolve('late'), Math.max(0, cutoffAt - now())).unref?.());
+  const late = new Promise<'late'>(resolve => setTimeout(() => resolve('late'), Math.max(0, cutoffAt - Date.now())).unref?.());
   const settled = await Promise.all(pipelines.map(p => Promise.race([p, late])));
   const done = settled.filter((t): t is ServiceTick => t !== 'late');
   const acted = done.filter(t => t.report && t.report.result.action !== 'HOLD').length;
@@ -137,7 +136,7 @@ async function tickService(s: { name: string; config: ControllerConfig }, event:
       store: memory.store,
       // One pool of sockets for the whole loop.
       scrape: (targets, o) => deps.scrape(targets, { ...o, slots: deps.scrapeSlots }),
-      now: deps.now ?? Date.now,
+      now: Date.now,
       counters: memory.counters,
       catalog: memory.catalog,
       loadHistory: memory.loadHistory,

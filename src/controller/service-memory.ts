@@ -21,8 +21,6 @@ export class ServiceMemory {
   public readonly serveDelays = new ServeDelays();
   /** The tick of this service still under way, if one outlived its loop tick's cutoff. */
   public busySince?: number;
-  /** What the last logged line said, for logging changes only. */
-  public lastLogged?: { readonly at: number; readonly summary: string };
 
   constructor(ddb: DynamoDBClient, config: ControllerConfig) {
     this.store = new StateStore(ddb, config.table, serviceKeyOf(config), ecsCallTimeoutMs(config), true);

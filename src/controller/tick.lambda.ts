@@ -41,6 +41,8 @@ loopMetrics?.clearDefaultDimensions();
 loopMetrics?.setDefaultDimensions({ [DIMENSION_LOOP]: loop.loop });
 
 let loopFlushedAt = 0;
+/** What each service's last INFO line said, and when: quiet services are logged at INFO every 5 minutes. */
+const lastLogged = new Map<string, { readonly at: number; readonly summary: string }>();
 
 /** The tick's log line stays small at thousands of tasks: CloudWatch Logs bills every byte. */
 const MAX_LOGGED_TASKS = 100;
@@ -98,14 +100,13 @@ function report(tick: ServiceTick, event: LoopTickEvent): void {
   };
   // Every tick at DEBUG; at INFO only what changed, what acted or failed, and a line every 5 minutes.
   const key = tick.config ? serviceKeyOf(tick.config) : tick.name;
-  const memory = tick.config ? memories.of(tick.config) : undefined;
   const summary = `${line.action} ${line.reason?.replace(/\d+(\.\d+)?/g, 'N')}`;
   const now = Date.now();
-  const notable = line.action !== 'HOLD' || line.degraded || !memory?.lastLogged
-    || memory.lastLogged.summary !== summary || now - memory.lastLogged.at >= QUIET_LOG_MS;
+  const last = lastLogged.get(key);
+  const notable = line.action !== 'HOLD' || line.degraded || !last || last.summary !== summary || now - last.at >= QUIET_LOG_MS;
   if (notable) {
     logger.info('tick', line);
-    if (memory) memory.lastLogged = { at: now, summary };
+    lastLogged.set(key, { at: now, summary });
   } else {
     logger.debug('tick', line);
   }
