@@ -62,7 +62,8 @@ function peakRssMb(pid: number): number {
 
 async function run(row: Row, ticks: number, dynalite: DynaliteServer): Promise<RowResult> {
   // One nginx for this row's task addresses (5,000 at most: one process's descriptors).
-  const addresses = Array.from({ length: row.services }, (_, i) => Array.from({ length: row.tasksEach }, (__, n) => taskAddress(FIRST_BLOCK + i, n))).flat();
+  const addresses = Array.from({ length: row.services }, (_, i) => Array.from({ length: row.tasksEach }, (__, n) => taskAddress(FIRST_BLOCK + i, n)))
+    .flat();
   const nginx = await sharedStatusNginx(STATUS_PORT, addresses);
   const emulators: EcsEmulator[] = [];
   let router: EcsRouter | undefined;
@@ -73,14 +74,29 @@ async function run(row: Row, ticks: number, dynalite: DynaliteServer): Promise<R
   try {
     for (let i = 0; i < row.services; i++) {
       emulators.push(await EcsEmulator.start({
-        clusterName: `fleet-${i}`, serviceName: `svc-${i}`, proxyPort: 18013, statusPort: STATUS_PORT, appPort: 1,
-        addressBlock: FIRST_BLOCK + i, initialDesiredCount: row.tasksEach, sidecars: false, latencyMs: ECS_LATENCY_MS, startDelayMs: 20_000,
+        clusterName: `fleet-${i}`,
+        serviceName: `svc-${i}`,
+        proxyPort: 18013,
+        statusPort: STATUS_PORT,
+        appPort: 1,
+        addressBlock: FIRST_BLOCK + i,
+        initialDesiredCount: row.tasksEach,
+        sidecars: false,
+        latencyMs: ECS_LATENCY_MS,
+        startDelayMs: 20_000,
       }));
     }
     router = await EcsRouter.start(Object.fromEntries(emulators.map(e => [e.clusterName, e.endpoint])), true);
     const configs = emulators.map(e => controllerConfig({
-      cluster: e.clusterArn, service: e.serviceName, table, minTasks: 1, maxTasks: row.tasksEach, maxScaleOutStep: row.tasksEach,
-      statusPort: STATUS_PORT, runSeconds: 290, intervalSeconds: INTERVAL_MS / 1000,
+      cluster: e.clusterArn,
+      service: e.serviceName,
+      table,
+      minTasks: 1,
+      maxTasks: row.tasksEach,
+      maxScaleOutStep: row.tasksEach,
+      statusPort: STATUS_PORT,
+      runSeconds: 290,
+      intervalSeconds: INTERVAL_MS / 1000,
       policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
     }));
     const logs: any[] = [];

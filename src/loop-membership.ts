@@ -34,7 +34,8 @@ export function membershipErrors(scope: Construct, loop: ControlLoop, service: e
   const differs = (a: string, b: string) => !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
   if (differs(here.account, there.account) || differs(here.region, there.region)) {
     errors.push(`\`loop\` must be in the service's account and region (${here.account}/${here.region}), got ${there.account}/${there.region}: the controller calls ECS and reads the tasks in its own account and region`);
-  } else if (Token.isUnresolved(here.region) !== Token.isUnresolved(there.region) || Token.isUnresolved(here.account) !== Token.isUnresolved(there.account)) {
+  } else if (Token.isUnresolved(here.region) !== Token.isUnresolved(there.region)
+    || Token.isUnresolved(here.account) !== Token.isUnresolved(there.account)) {
     errors.push('`loop` and the service must both be in stacks with an explicit `env` (account and region), or both environment-agnostic: CDK cannot tell that they share an account and region');
   }
   const vpc = service.cluster.vpc;

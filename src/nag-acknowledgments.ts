@@ -20,8 +20,11 @@ export interface NagSubjects {
 export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void {
   const ack = acknowledgeFinding;
 
-  ack(s.table, 'AwsSolutions-DDB3',
-    'The table holds only the controller\'s working memory (lease, a window of recommendations, counters); losing it costs one scale-in window, so point-in-time recovery buys nothing.');
+  const noRecovery = 'The table holds only the controller\'s working memory (lease, a window of recommendations, counters); losing it costs one scale-in window, so point-in-time recovery buys nothing.';
+  ack(s.table, 'AwsSolutions-DDB3', noRecovery);
+  acknowledgeScannerFinding(s.table, 'CKV_AWS_28', noRecovery);
+  acknowledgeScannerFinding(s.controller, 'CKV_AWS_116',
+    'The controller is only invoked synchronously, by its state machine, which retries a failed tick and counts failures in a row; a Lambda dead-letter queue receives asynchronous invocations alone, of which there are none.');
   ack(s.controller, 'AwsSolutions-L1',
     'The runtime is pinned to Node.js 22 on purpose: the controller is tested on exactly that runtime, and a pinned runtime keeps templates stable.');
   ack(s.stateMachine, 'AwsSolutions-SF1',

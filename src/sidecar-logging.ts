@@ -8,7 +8,9 @@ import { Construct } from 'constructs';
  * with the user's key when there is one (the key's policy must let CloudWatch Logs use it;
  * the loop grants that on a key it owns).
  */
-export function sidecarLogDriver(scope: Construct, id: string, streamPrefix: string, retention: logs.RetentionDays, key?: kms.IKey): ecs.AwsLogDriver {
+export function sidecarLogDriver(
+  scope: Construct, id: string, streamPrefix: string, retention: logs.RetentionDays, key?: kms.IKey,
+): ecs.AwsLogDriver {
   if (!key) return new ecs.AwsLogDriver({ streamPrefix, logRetention: retention });
   return new ecs.AwsLogDriver({ streamPrefix, logGroup: new logs.LogGroup(scope, id, { retention, encryptionKey: key }) });
 }

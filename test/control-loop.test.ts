@@ -39,7 +39,7 @@ function autoscaler(stack: Stack, service = fargateService(stack).service, props
 
 describe('the controller\'s scale call retries what may pass, within the tick', () => {
   const ecsMock = mockClient(ECSClient);
-  const ecs = new ECSClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const client = new ECSClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const noSleep = async () => undefined;
   beforeEach(() => ecsMock.reset());
 
@@ -48,7 +48,7 @@ describe('the controller\'s scale call retries what may pass, within the tick', 
       expect(NON_RETRYABLE_SCALE_ERRORS.has(name)).toBe(true);
       ecsMock.reset();
       ecsMock.on(UpdateServiceCommand).rejects(Object.assign(new Error('no'), { name }));
-      const outcome = await updateDesiredCount(ecs, 'c', 's', 3, Date.now() + 10_000, noSleep);
+      const outcome = await updateDesiredCount(client, 'c', 's', 3, Date.now() + 10_000, noSleep);
       expect(outcome).toMatchObject({ ok: false, attempts: 1, error: `${name}: no` });
     }
   });
@@ -56,16 +56,16 @@ describe('the controller\'s scale call retries what may pass, within the tick', 
   test('throttling, server errors and hung calls are retried, SCALE_CALL\'s attempts at most', async () => {
     const throttled = new ECSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' });
     ecsMock.on(UpdateServiceCommand).rejectsOnce(throttled).rejectsOnce(new ServerException({ $metadata: {}, message: 'oops' })).resolves({});
-    expect(await updateDesiredCount(ecs, 'c', 's', 3, Date.now() + 10_000, noSleep)).toMatchObject({ ok: true, attempts: 3 });
+    expect(await updateDesiredCount(client, 'c', 's', 3, Date.now() + 10_000, noSleep)).toMatchObject({ ok: true, attempts: 3 });
     ecsMock.reset();
     ecsMock.on(UpdateServiceCommand).rejects(throttled);
-    expect(await updateDesiredCount(ecs, 'c', 's', 3, Date.now() + 10_000, noSleep)).toMatchObject({ ok: false, attempts: SCALE_CALL.retries + 1 });
+    expect(await updateDesiredCount(client, 'c', 's', 3, Date.now() + 10_000, noSleep)).toMatchObject({ ok: false, attempts: SCALE_CALL.retries + 1 });
     expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(SCALE_CALL.retries + 1);
   });
 
   test('no attempt starts after the time the tick allows', async () => {
     ecsMock.on(UpdateServiceCommand).resolves({});
-    expect(await updateDesiredCount(ecs, 'c', 's', 3, Date.now() - 1, noSleep)).toMatchObject({ ok: false, attempts: 0 });
+    expect(await updateDesiredCount(client, 'c', 's', 3, Date.now() - 1, noSleep)).toMatchObject({ ok: false, attempts: 0 });
     expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
   });
 });

@@ -102,7 +102,9 @@ describe('a loop in a platform stack, services in application stacks', () => {
 
   test('each service lets the loop\'s controller in on its status port, from its own stack', () => {
     appsTemplate.resourcePropertiesCountIs('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 8022, ToPort: 8022, IpProtocol: 'tcp',
+      FromPort: 8022,
+      ToPort: 8022,
+      IpProtocol: 'tcp',
       SourceSecurityGroupId: { 'Fn::ImportValue': Match.stringLikeRegexp('^Platform:ExportsOutputFnGetAttLoopControlLoopSecurityGroup') },
     }, 2);
   });

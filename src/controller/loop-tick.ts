@@ -2,8 +2,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ControllerConfig } from './controller-config';
-import { LoopLease } from './loop-lease';
 import { LoopConfig, serviceKeyOf } from './loop-config';
+import { LoopLease } from './loop-lease';
 import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { ScrapeSlots } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
@@ -121,7 +121,9 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
 }
 
 /** One service's whole tick: its own memory, its own errors, its own scale call and notification. */
-async function tickService(s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number): Promise<ServiceTick> {
+async function tickService(
+  s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number,
+): Promise<ServiceTick> {
   const { config } = s;
   const memory = deps.memories.of(config);
   const started = Date.now();

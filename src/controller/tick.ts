@@ -146,7 +146,9 @@ export function tickBudgetMs(config: ControllerConfig): number {
 /** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
 export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
   const deadlineMs = Math.min(2500, Math.max(500, config.intervalSeconds * 1000 * 0.5));
-  return { port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: SCRAPE_CONCURRENCY, reader: readerFor(config) };
+  return {
+    port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: SCRAPE_CONCURRENCY, reader: readerFor(config),
+  };
 }
 
 export async function runTick(config: ControllerConfig, event: TickEvent, deps: TickDeps): Promise<TickReport> {

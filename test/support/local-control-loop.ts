@@ -109,7 +109,9 @@ export class LocalControlLoop {
     const synthesized = JSON.parse(environment[LOOP_CONFIG_ENV]) as LoopConfig;
     const timeScale = o.timeScale ?? 1;
     // Every tick's metrics in a record of their own, as the tests read them tick by tick.
-    const loopConfig: LoopConfig = { ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)), metricsFlushSeconds: 0 };
+    const loopConfig: LoopConfig = {
+      ...synthesized, runSeconds: Math.max(1, Math.round(synthesized.runSeconds * timeScale)), metricsFlushSeconds: 0,
+    };
     environment[LOOP_CONFIG_ENV] = JSON.stringify(loopConfig);
     // Every tick at DEBUG: the tests read each tick's line (deployed, quiet ticks log once a minute).
     environment.POWERTOOLS_LOG_LEVEL = 'DEBUG';

@@ -50,7 +50,7 @@ export class LocalFleet {
       const { proxyPort, statusPort } = proxyPorts(template);
       const services: FleetService[] = [];
       for (let i = 0; i < o.services; i++) {
-        const ecs = await EcsEmulator.start({
+        const emulator = await EcsEmulator.start({
           clusterName: `fleet-${i}`,
           serviceName: `svc-${i}`,
           proxyPort,
@@ -60,10 +60,10 @@ export class LocalFleet {
           startDelayMs: o.startDelayMs ?? 1500,
           initialDesiredCount: o.initialTasks ?? 2,
         });
-        parts.push(ecs);
-        const load = new LoadGenerator(ecs, proxyPort);
+        parts.push(emulator);
+        const load = new LoadGenerator(emulator, proxyPort);
         parts.push(load);
-        services.push({ name: `svc-${i}`, ecs, load });
+        services.push({ name: `svc-${i}`, ecs: emulator, load });
       }
       const router = await EcsRouter.start(Object.fromEntries(services.map(s => [s.ecs.clusterName, s.ecs.endpoint])));
       parts.push(router);
