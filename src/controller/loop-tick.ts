@@ -8,6 +8,7 @@ import { scaleCallWorstCaseSeconds } from './scale-call-limits';
 import { ScrapeSlots } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './service-actions';
+import { DescribeService } from './service-describer';
 import { ServiceMemories } from './service-memory';
 import { RegisteredService, ServiceRegistry } from './service-registry';
 import { runTick, TickEvent, TickReport } from './tick';
@@ -53,6 +54,8 @@ export interface LoopDeps {
   readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
   /** The status reads under way at once across the loop's services. @default - each service's own limit alone */
   readonly scrapeSlots?: ScrapeSlots;
+  /** Describes the services, up to 10 of a cluster a call. @default - one call a service */
+  readonly describeService?: DescribeService;
   /** Receives each service's tick as soon as it ends (late ones too): its log line and its metrics. */
   readonly report: (tick: ServiceTick, event: LoopTickEvent) => void;
 }
@@ -145,6 +148,7 @@ async function tickService(
       serveDelays: memory.serveDelays,
       cutoffAt,
       leasedByLoop: true,
+      describeService: deps.describeService,
     });
     const r = report.result;
     // The scale call first: a notification never delays capacity.

@@ -11,6 +11,7 @@ import { LoopLease } from './loop-lease';
 import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
 import { SCRAPE_CONCURRENCY, ScrapeSlots } from './scrape-slots';
 import { scrapeAll } from './scraper';
+import { ServiceDescriber } from './service-describer';
 import { ServiceMemories } from './service-memory';
 import { isDegraded, recordServiceMetrics, serviceMetricsFor } from './service-metrics';
 import { ServiceRegistry } from './service-registry';
@@ -33,6 +34,8 @@ const lease = new LoopLease(ddb, loop.table, `loop#${loop.loop}`, callMs);
 const memories = new ServiceMemories(ddb);
 /** A Lambda has 1,024 file descriptors: the loop's reads share as many sockets as one service's always had. */
 const scrapeSlots = new ScrapeSlots(SCRAPE_CONCURRENCY);
+/** The services' DescribeServices, up to 10 of a cluster a call: ECS's service reads are the account's. */
+const describer = new ServiceDescriber(ecs);
 const serviceMetrics = new Map<string, { readonly metrics: Metrics; flushedAt: number }>();
 /** Each service's metrics are published this often: a record with many ticks' values costs what one tick's would. */
 const flushMs = (loop.metricsFlushSeconds ?? DEFAULT_METRICS_FLUSH_SECONDS) * 1000;
@@ -63,6 +66,7 @@ export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
     memories,
     scrape: scrapeAll,
     scrapeSlots,
+    describeService: describer.describe,
     report,
   });
   if (loopMetrics && !/drives the loop|deadline/.test(result.reason)) {

@@ -9,6 +9,7 @@ import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendatio
 import { SCRAPE_CONCURRENCY } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
+import { DescribeService } from './service-describer';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
@@ -93,6 +94,8 @@ export interface TickDeps {
    * @default false: the item holds the lease
    */
   readonly leasedByLoop?: boolean;
+  /** Describes the service, batched with the loop's others. @default one DescribeServices call of its own */
+  readonly describeService?: DescribeService;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -212,7 +215,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
       // The listing may use most of the tick; what it cannot read now it reads at the next.
-      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now, listUntil });
+      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now, listUntil, describeService: deps.describeService });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
     if (isTransientAwsError(err)) {
@@ -227,13 +230,18 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
     return end(`listing the service's tasks (${discovery.calls.ListTasks ?? 0} pages this tick): it goes on at the next tick`, goOn, current);
   }
 
-  // A cold instance whose first listing took most of the tick reads the tasks at the next
-  // one: reading thousands in what is left would leave most unread (a blind tick that looks
-  // like failing tasks), where one held tick costs one interval.
+  // A cold instance whose first listing took most of the tick, or could not describe every
+  // task it listed (ECS throttles every caller of the account together: a loop's services all
+  // listing at once on a new instance), reads the tasks from the next tick: reading what it
+  // can now would leave many unread (a blind tick that looks like failing tasks), where one
+  // held tick costs one interval. Only the first listing: afterwards, a tick reads what it has.
   const scrapeLeftMs = budgetMs - (deps.now() - tickStarted) - Math.min(500, budgetMs / 5);
-  if (!queueRead && !listedBefore && scrapeLeftMs < scrapeOptions(config).deadlineMs
-    && discovery.running.length + discovery.draining.length > COLD_READ_AT_ONCE) {
-    return end(`the first listing of ${discovery.running.length + discovery.draining.length} tasks took this tick: they are read from the next`, goOn, current);
+  const listedTasks = discovery.running.length + discovery.draining.length;
+  const undescribed = [...discovery.unreachable, ...discovery.drainingUnreachable]
+    .filter(u => u.reason === 'not described yet' || u.reason.startsWith('DescribeTasks')).length;
+  if (!queueRead && !listedBefore && (undescribed > 0 || (scrapeLeftMs < scrapeOptions(config).deadlineMs && listedTasks > COLD_READ_AT_ONCE))) {
+    return end(`the first listing of ${listedTasks + undescribed} tasks took this tick${undescribed > 0 ? ` (${undescribed} not described yet)` : ''}: they are read from the next`,
+      goOn, current);
   }
   const measured = queueRead
     ? measureQueue(config, await queueRead, discovery, current, deps.now())

@@ -258,8 +258,8 @@ describe('discoverTasks with the warm instance\'s catalog', () => {
     ecsMock.on(DescribeTasksCommand).callsFake(input => ({
       tasks: input.tasks.map((a: string) => task(parseInt(a.slice(a.lastIndexOf('/') + 1), 16), 'RUNNING')),
     }));
-    // A tick that may list only until now: one page at most.
-    const first = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000, listUntil: Date.now() + 1 });
+    // A tick whose time to list has already passed (a window of a millisecond or two flaked on a busy machine).
+    const first = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 1000, listUntil: Date.now() - 1 });
     expect(first.listed).toBe(false);
     const second = await discoverTasks(new ECSClient({}), CLUSTER, 'web', { catalog, now: 4000 });
     expect(second.listed).toBe(true);

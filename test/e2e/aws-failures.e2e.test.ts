@@ -54,7 +54,7 @@ describe('UpdateService errors, as the controller meets them', () => {
     await waitFor('a successful UpdateService', () => ecs.callsOf('UpdateService').some(c => !c.error), 30_000);
     const calls = ecs.callsOf('UpdateService');
     expect(calls.slice(0, 2).map(c => c.error ?? 'ok')).toEqual([ecsError, 'ok']);
-    const failed = loop.ticks.find(t => t.scale && !t.scale.ok)!;
+    const failed = await waitFor('the failed call\'s tick', () => loop.ticks.find(t => t.scale && !t.scale.ok), 5_000);
     expect(failed).toMatchObject({ degraded: true, scale: { ok: false, attempts: 1, error: expect.stringContaining(ecsError) } });
     expect(loop.transitions.filter(([, s]) => s === 'CountFailure')).toHaveLength(0);
     expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(500);

@@ -57,6 +57,8 @@ test('from zero: a burst scales out on the first tick that sees it, the workers 
   const sentAt = Date.now();
   await burst(server, url, 40);
   const firstCall = await waitFor('the first UpdateService call', () => ecs.callsOf('UpdateService')[0], 20_000);
+  // The deciding tick's line follows its call.
+  await loop.decidingTick(firstCall);
   const seeing = loop.ticks.filter(t => t.seenAt > sentAt && t.total > 0);
   // The first tick that saw the messages decided, and the call carries its count: 40 / 5 = 8.
   expect(seeing[0]).toMatchObject({ action: 'SCALE_OUT', previousDesiredCount: 0, desiredCount: 8, total: 40 });
