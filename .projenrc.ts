@@ -52,6 +52,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-sns@^3',
     '@aws-sdk/client-sqs@^3',
     '@aws-sdk/client-ssm@^3',
+    '@aws-sdk/client-sts@^3',
     '@aws-sdk/client-sfn@^3',
     '@aws-lambda-powertools/metrics@^2',
     '@aws-lambda-powertools/logger@^2',

@@ -94,6 +94,8 @@ export class ControlLoop extends Construct {
   public readonly loopName: string;
   /** Under the SSM registry: the path each service's parameter is written under. */
   public readonly registryPath?: string;
+  /** Under the SSM registry: the IAM path of each joined service's role, which the controller may assume. */
+  public readonly serviceRolePath?: string;
   /** The controller's role, which each service's statements are attached to. */
   public readonly controllerRole: iam.IRole;
   private readonly inlineServices: Array<Record<string, unknown>> = [];
@@ -108,7 +110,11 @@ export class ControlLoop extends Construct {
     const key = props.encryptionKey;
     this.loopName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     this.registryPath = props.registry === 'ssm' ? `/fast-autoscaler/${this.loopName}` : undefined;
+    this.serviceRolePath = props.registry === 'ssm' ? `/fast-autoscaler/${this.loopName}/` : undefined;
     if (key) grantLogsUseOf(key, stack);
+    const serviceRolePattern = this.serviceRolePath
+      ? stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${this.serviceRolePath.slice(1)}*` })
+      : undefined;
 
     // The controller's memory across runs: losing it costs one scale-in window of
     // history, nothing more, so the table is disposable.
@@ -168,6 +174,9 @@ export class ControlLoop extends Construct {
         actions: ['ssm:GetParametersByPath'],
         resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: this.registryPath.slice(1) })],
       }));
+      // Each joined service's own role, under the loop's IAM path: the controller acts on a
+      // service only as that service's role allows.
+      this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [serviceRolePattern!] }));
     }
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -228,6 +237,7 @@ export class ControlLoop extends Construct {
       controllerCfn: this.function.node.defaultChild as CfnElement,
       stateMachine: this.stateMachine,
       deadLetterQueue: this.deadLetterQueue,
+      serviceRolePattern,
     });
   }
 

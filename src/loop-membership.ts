@@ -58,24 +58,43 @@ export function joinLoop(scope: Construct, loop: ControlLoop, m: Membership): vo
   const cluster = service.cluster;
   const stack = Stack.of(scope);
   const taskArnPattern = stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` });
-  const policy = new iam.Policy(scope, 'LoopPermissions', {
-    roles: [loop.controllerRole],
-    statements: [
-      // ListTasks is authorized on the container-instance resource type; the cluster is
-      // scoped through its condition key.
-      new iam.PolicyStatement({ actions: ['ecs:ListTasks'], resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } } }),
-      new iam.PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: [taskArnPattern], conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } } }),
-      new iam.PolicyStatement({
-        actions: m.dryRun ? ['ecs:DescribeServices'] : ['ecs:DescribeServices', 'ecs:UpdateService'],
-        resources: [service.serviceArn],
-      }),
-    ],
-  });
-  const grantee = new StatementsInPolicy(loop.controllerRole, policy);
+  const statements = [
+    // ListTasks is authorized on the container-instance resource type; the cluster is
+    // scoped through its condition key.
+    new iam.PolicyStatement({ actions: ['ecs:ListTasks'], resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } } }),
+    new iam.PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: [taskArnPattern], conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } } }),
+    new iam.PolicyStatement({
+      actions: m.dryRun ? ['ecs:DescribeServices'] : ['ecs:DescribeServices', 'ecs:UpdateService'],
+      resources: [service.serviceArn],
+    }),
+  ];
+
+  // A shared loop: the service's own role, which the loop's controller assumes to act on this
+  // service alone (IAM caps a role's inline policies at 10,240 characters, about a dozen
+  // services' statements: one role a service keeps a loop of any size within it). A loop of one:
+  // a policy of its own on the controller's role.
+  let grantee: iam.IGrantable;
+  let permissions: Construct;
+  let roleArn: string | undefined;
+  if (loop.registryPath) {
+    const role = new iam.Role(scope, 'LoopRole', {
+      path: loop.serviceRolePath,
+      assumedBy: new iam.ArnPrincipal(loop.controllerRole.roleArn),
+      description: `fast-autoscaler: what the loop ${loop.node.path} may do on ${scope.node.path}`,
+    });
+    statements.forEach(st => role.addToPrincipalPolicy(st));
+    grantee = role;
+    permissions = role;
+    roleArn = role.roleArn;
+  } else {
+    const policy = new iam.Policy(scope, 'LoopPermissions', { roles: [loop.controllerRole], statements });
+    grantee = new StatementsInPolicy(loop.controllerRole, policy);
+    permissions = policy;
+  }
   // Covers an encrypted topic too (kms:GenerateDataKey* and kms:Decrypt on its key).
   m.topic?.grantPublish(grantee);
   m.grantSource?.(grantee);
-  acknowledgeServiceStatements(policy, taskArnPattern);
+  acknowledgeServiceStatements(permissions, taskArnPattern);
 
   // The tasks' status (or metrics) port; a queue is read through the SQS API, not on the tasks.
   if (m.statusPort > 0) {
@@ -83,19 +102,20 @@ export function joinLoop(scope: Construct, loop: ControlLoop, m: Membership): vo
   }
 
   loop.countTasks(m.maxTasks);
+  const entry = { ...m.entry, ...(roleArn ? { roleArn } : {}) };
   if (!loop.registryPath) {
-    loop.addInlineService(m.entry);
+    loop.addInlineService(entry);
     return;
   }
   const registration = new ssm.StringParameter(scope, 'LoopRegistration', {
     parameterName: `${loop.registryPath}/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`,
     description: `fast-autoscaler: ${scope.node.path} in the loop ${loop.node.path}`,
-    stringValue: stack.toJsonString(m.entry),
+    stringValue: stack.toJsonString(entry),
     // Standard (free) up to 4 KB, advanced beyond: an entry with many Prometheus labels may need it.
     tier: ssm.ParameterTier.INTELLIGENT_TIERING,
   });
   // The controller sees the service only once it may act on it.
-  registration.node.addDependency(policy);
+  registration.node.addDependency(permissions);
 }
 
 /**

@@ -15,6 +15,8 @@ export interface NagSubjects {
   readonly stateMachine: IConstruct & { readonly role: iam.IRole };
   /** The schedule's dead-letter queue. */
   readonly deadLetterQueue: IConstruct;
+  /** A shared loop's: the IAM path of the services' roles the controller may assume, as written in the policy. */
+  readonly serviceRolePattern?: string;
 }
 
 export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void {
@@ -49,6 +51,10 @@ export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void 
       const functionId = stack.resolve(s.controllerCfn.logicalId);
       ack(s.stateMachine.role, `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
         'Step Functions may invoke any version of the controller function, and only that function.');
+      if (s.serviceRolePattern && s.controller.role) {
+        ack(s.controller.role, `AwsSolutions-IAM5[Resource::${nagPattern(stack.resolve(s.serviceRolePattern))}]`,
+          'The controller may assume the roles under its loop\'s own IAM path: each joined service creates one, scoped to that service, from its own stack; their names are not known to the loop\'s stack.');
+      }
       return [];
     },
   });
@@ -59,6 +65,7 @@ export function acknowledgeNagFindings(scope: IConstruct, s: NagSubjects): void 
  * service's stack): ListTasks on "*" with the cluster condition, DescribeTasks on the cluster's tasks.
  */
 export function acknowledgeServiceStatements(policy: IConstruct, taskArnPattern: string): void {
+  // A service's own role for a shared loop: its statements only, assumed by the loop's controller.
   acknowledgeFinding(policy, 'AwsSolutions-IAM5[Resource::*]',
     'ecs:ListTasks is authorized on "*" only; it is scoped to this cluster by the ecs:cluster condition.');
   policy.node.addValidation({

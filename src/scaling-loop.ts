@@ -38,8 +38,8 @@ export interface ScalingLoopProps {
   readonly controllerSubnets?: ec2.SubnetSelection;
 
   /**
-   * How long the controller's and state machine's logs are kept (and the sidecars' logs of
-   * the services that join).
+   * How long the controller's and state machine's logs are kept (each joined service's sidecar
+   * keeps its logs as that service's `logRetention` says).
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
@@ -64,7 +64,9 @@ export interface ScalingLoopProps {
    * The controller Lambda's memory in MB, which sets its CPU share (one vCPU at 1,769 MB). A
    * tick reads every task of every service, so the default grows with the sum of the joined
    * services' `maxTasks`: 256 MB up to 200 tasks, 512 MB up to 1,000, 1,024 MB up to 2,500,
-   * 1,769 MB beyond (bench/RESULTS.md). Whole MB from 128 to 10,240.
+   * 1,769 MB beyond (bench/RESULTS.md). Whole MB from 128 to 10,240. The default is read
+   * when the app is synthesized, from the services of this app: deploy the loop's stack again
+   * when services join from other stacks, or set the memory here.
    * @default - sized from the joined services' `maxTasks`
    */
   readonly controllerMemorySize?: number;
@@ -191,7 +193,7 @@ export class ScalingLoop extends Construct {
 
   /**
    * The loop's ticks: one data point of 1 for each tick that ran (whatever became of each
-   * service). Published only while `createAlarms` is true.
+   * service). Published only while `createAlarms` is true (its "stopped ticking" alarm reads it).
    * @default - Sum over 1 minute
    */
   public metricTicks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -73,7 +73,8 @@ describe('a loop in a platform stack, services in application stacks', () => {
     for (const p of parameters) {
       expect(p.Properties).toMatchObject({ Type: 'String', Tier: 'Intelligent-Tiering' });
       expect(p.Properties.Name).toMatch(new RegExp(`^${loop.registryPath}/[A-Za-z0-9-]+$`));
-      expect(p.DependsOn).toEqual([expect.stringMatching(/LoopPermissions/)]);
+      // Written once the service's role may act on it.
+      expect(p.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/LoopRoleDefaultPolicy/)]));
     }
     const entries = parameters.map(p => serviceConfigOf(JSON.parse(p.Properties.Value['Fn::Join'][1].map((x: unknown) => (typeof x === 'string' ? x : 'REF')).join('')), loop));
     expect(entries.map(e => [e.maxTasks, e.dryRun, e.topicArn, e.publishMetrics])).toEqual([
@@ -86,18 +87,46 @@ describe('a loop in a platform stack, services in application stacks', () => {
     expect(ssm).toEqual([{ Action: 'ssm:GetParametersByPath', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ssm:eu-west-1:123456789012:parameter${loop.registryPath}`]] } }]);
   });
 
-  test('each service\'s statements live in its own stack, on the loop\'s role, scoped to its cluster, service and topic', () => {
-    const policies = Object.entries(appsTemplate.findResources('AWS::IAM::Policy')).filter(([id]) => /LoopPermissions/.test(id));
-    expect(policies.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ApiLoopPermissions/), expect.stringMatching(/^WebLoopPermissions/)]);
+  test('each service has its own role in its own stack, which only the loop\'s controller may assume, scoped to its cluster, service and topic', () => {
+    const loop = loopConfigOf(platformTemplate);
+    const roles = Object.entries(appsTemplate.findResources('AWS::IAM::Role')).filter(([id]) => /LoopRole/.test(id));
+    expect(roles.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ApiLoopRole/), expect.stringMatching(/^WebLoopRole/)]);
+    for (const [, role] of roles) {
+      expect(role.Properties.Path).toBe(`${loop.registryPath}/`);
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{
+        Action: 'sts:AssumeRole', Effect: 'Allow',
+        Principal: { AWS: { 'Fn::ImportValue': expect.stringMatching(/^Platform:ExportsOutputFnGetAttLoopControlLoopFunctionServiceRole.*Arn/) } },
+      }]);
+    }
+    const policies = Object.entries(appsTemplate.findResources('AWS::IAM::Policy')).filter(([id]) => /LoopRoleDefaultPolicy/.test(id));
     for (const [id, p] of policies) {
-      expect(p.Properties.Roles).toEqual([{ 'Fn::ImportValue': expect.stringMatching(/^Platform:ExportsOutputRefLoopControlLoopFunctionServiceRole/) }]);
+      expect(p.Properties.Roles).toEqual([{ Ref: expect.stringMatching(/LoopRole[0-9A-F]{8}$/) }]);
       const actions = p.Properties.PolicyDocument.Statement.map((st: any) => st.Action);
       if (id.startsWith('Api')) expect(actions).toEqual(['ecs:ListTasks', 'ecs:DescribeTasks', ['ecs:DescribeServices', 'ecs:UpdateService'], 'sns:Publish']);
       // A dry run may not scale.
       else expect(actions).toEqual(['ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DescribeServices']);
     }
     // The loop's own stack grants nothing on ECS or SNS: a service removed from the app leaves no permission behind.
-    expect(JSON.stringify(Object.values(platformTemplate.findResources('AWS::IAM::Policy')))).not.toMatch(/"ecs:|"sns:/);
+    const platformStatements = Object.values(platformTemplate.findResources('AWS::IAM::Policy')).flatMap(p => p.Properties.PolicyDocument.Statement);
+    expect(JSON.stringify(platformStatements)).not.toMatch(/"ecs:|"sns:/);
+    // Its controller may assume the roles under the loop's path, no other.
+    expect(platformStatements).toContainEqual({
+      Action: 'sts:AssumeRole', Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::123456789012:role${loop.registryPath}/*`]] },
+    });
+  });
+
+  test('the controller\'s role does not grow with the services: IAM caps a role\'s inline policies at 10,240 characters', () => {
+    const size = (services: number) => {
+      const a = new App();
+      const p = new PlatformStack(a, 'Platform');
+      const s = new Stack(a, 'Apps', { env: ENV });
+      for (let i = 0; i < services; i++) appService(s, `S${i}`, p);
+      const statements = Object.values(Template.fromStack(p).findResources('AWS::IAM::Policy'))
+        .filter(x => JSON.stringify(x.Properties.Roles).includes('FunctionServiceRole'));
+      return JSON.stringify(statements).length;
+    };
+    expect(size(30)).toBe(size(1));
   });
 
   test('each service lets the loop\'s controller in on its status port, from its own stack', () => {

@@ -118,6 +118,11 @@ export interface ControllerConfig {
   /** The SNS topic told of every scaling decision. @default - none */
   readonly topicArn?: string;
   /**
+   * In a shared loop, the service's own role: the controller assumes it for every call on the
+   * service (ECS, SNS, SQS). @default - the controller's own role (a loop of one)
+   */
+  readonly roleArn?: string;
+  /**
    * The metrics published for this service (each custom metric costs a month's fee per
    * service): what its alarms and dashboard read, or more on request. @default - every one
    */
@@ -197,6 +202,7 @@ export function parseControllerConfig(raw: string | undefined): ControllerConfig
     runSeconds: whole('runSeconds', LIMITS.runSeconds),
     dryRun: bool('dryRun'),
     ...(c.topicArn !== undefined ? { topicArn: topicArnOf(c.topicArn, errors) } : {}),
+    ...(c.roleArn !== undefined ? { roleArn: roleArnOf(c.roleArn, errors) } : {}),
     ...(c.publishMetrics !== undefined ? { publishMetrics: metricListOf(c.publishMetrics, errors) } : {}),
   };
   if (errors.length === 0) {
@@ -231,12 +237,18 @@ function topicArnOf(v: unknown, errors: string[]): string {
   return v as string;
 }
 
+function roleArnOf(v: unknown, errors: string[]): string {
+  if (typeof v !== 'string' || v.length === 0) errors.push(`${CONFIG_ENV}.roleArn must be an IAM role ARN, got ${JSON.stringify(v)}`);
+  return v as string;
+}
+
+/** The metrics to publish: a name it does not know is left out, never a reason to stop scaling the service. */
 function metricListOf(v: unknown, errors: string[]): string[] {
-  if (!Array.isArray(v) || !v.every(m => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {
+  if (!Array.isArray(v)) {
     errors.push(`${CONFIG_ENV}.publishMetrics must be a list of metric names, got ${JSON.stringify(v)}`);
     return [];
   }
-  return v;
+  return v.filter((m): m is string => typeof m === 'string');
 }
 
 function parseSource(raw: unknown, errors: string[]): SourceConfig {

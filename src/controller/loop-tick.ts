@@ -1,14 +1,10 @@
-import { ECSClient } from '@aws-sdk/client-ecs';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ControllerConfig } from './controller-config';
 import { LoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
-import { scaleCallWorstCaseSeconds } from './scale-call-limits';
-import { ScrapeSlots } from './scrape-slots';
+import { ScrapeSlots, scrapeShare } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './service-actions';
-import { DescribeService } from './service-describer';
+import { ServiceClients } from './service-clients';
 import { ServiceMemories } from './service-memory';
 import { RegisteredService, ServiceRegistry } from './service-registry';
 import { runTick, TickEvent, TickReport } from './tick';
@@ -45,17 +41,14 @@ export interface ServiceTick {
 }
 
 export interface LoopDeps {
-  readonly ecs: ECSClient;
-  readonly sns: () => SNSClient;
-  readonly sqs: () => SQSClient;
+  /** The clients a service is reached with: its own role's in a shared loop. */
+  readonly clientsFor: (config: ControllerConfig) => ServiceClients;
   readonly lease: LoopLease;
   readonly registry: ServiceRegistry;
   readonly memories: ServiceMemories;
   readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
   /** The status reads under way at once across the loop's services. @default - each service's own limit alone */
   readonly scrapeSlots?: ScrapeSlots;
-  /** Describes the services, up to 10 of a cluster a call. @default - one call a service */
-  readonly describeService?: DescribeService;
   /** Receives each service's tick as soon as it ends (late ones too): its log line and its metrics. */
   readonly report: (tick: ServiceTick, event: LoopTickEvent) => void;
 }
@@ -82,7 +75,9 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
   if (!event?.runId || Number.isNaN(runStartedAt)) {
     throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
   }
-  const nextTickAt = new Date(started + loop.intervalSeconds * 1000).toISOString();
+  // On a whole second: Step Functions' Wait reads a timestamp to the second (it drops the
+  // milliseconds), so a run's ticks fall on whole seconds one interval apart.
+  const nextTickAt = new Date(Math.floor((started + loop.intervalSeconds * 1000) / 1000) * 1000).toISOString();
   const end = (reason: string, goOn: boolean, services = 0, acted = 0, failed = 0): LoopTickResult =>
     ({ continue: goOn, nextTickAt, reason, services, acted, failed });
   const deadline = runStartedAt + loop.runSeconds * 1000;
@@ -96,20 +91,26 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
   if (!claim.held) return end(`run ${claim.by} (newer) drives the loop`, false);
   const { services, stale } = await deps.registry.services(cutoff);
 
+  const share = scrapeShare(services.length);
   const keys = new Set<string>();
   const pipelines: Array<Promise<ServiceTick>> = [];
+  // A service listed twice is left out, every copy: which entry is the real one is not for the loop to guess.
+  const entriesOf = new Map<string, number>();
+  for (const s of services) if (!('error' in s)) entriesOf.set(serviceKeyOf(s.config), (entriesOf.get(serviceKeyOf(s.config)) ?? 0) + 1);
   for (const s of services) {
     if ('error' in s) {
       pipelines.push(Promise.resolve(reported(deps, event, { name: s.name, error: `its entry cannot be used: ${s.error}`, ms: 0 })));
       continue;
     }
     const key = serviceKeyOf(s.config);
-    if (keys.has(key)) {
-      pipelines.push(Promise.resolve(reported(deps, event, { name: s.name, config: s.config, error: 'the service is listed twice in the loop: this entry is left out', ms: 0 })));
+    if ((entriesOf.get(key) ?? 0) > 1) {
+      pipelines.push(Promise.resolve(reported(deps, event, {
+        name: s.name, config: s.config, error: `the service is listed ${entriesOf.get(key)} times in the loop (${s.name} is one): every entry is left out`, ms: 0,
+      })));
       continue;
     }
     keys.add(key);
-    pipelines.push(tickService(s, event, deps, cutoffAt));
+    pipelines.push(tickService(s, event, deps, cutoffAt, share));
   }
   deps.memories.keepOnly(keys);
 
@@ -125,10 +126,11 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
 
 /** One service's whole tick: its own memory, its own errors, its own scale call and notification. */
 async function tickService(
-  s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number,
+  s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number, share: number,
 ): Promise<ServiceTick> {
   const { config } = s;
   const memory = deps.memories.of(config);
+  const clients = deps.clientsFor(config);
   const started = Date.now();
   if (memory.busySince !== undefined) {
     return reported(deps, event, { name: s.name, config, error: `its previous tick, begun ${started - memory.busySince} ms ago, is still under way`, ms: 0 });
@@ -136,11 +138,11 @@ async function tickService(
   memory.busySince = started;
   try {
     const report = await runTick(config, event, {
-      ecs: deps.ecs,
-      sqs: config.source.type === 'sqsQueue' ? deps.sqs() : undefined,
+      ecs: clients.ecs,
+      sqs: config.source.type === 'sqsQueue' ? clients.sqs() : undefined,
       store: memory.store,
       // One pool of sockets for the whole loop.
-      scrape: (targets, o) => deps.scrape(targets, { ...o, slots: deps.scrapeSlots }),
+      scrape: (targets, o) => deps.scrape(targets, { ...o, concurrency: Math.min(o.concurrency, share), slots: deps.scrapeSlots }),
       now: Date.now,
       counters: memory.counters,
       catalog: memory.catalog,
@@ -148,17 +150,17 @@ async function tickService(
       serveDelays: memory.serveDelays,
       cutoffAt,
       leasedByLoop: true,
-      describeService: deps.describeService,
     });
     const r = report.result;
     // The scale call first: a notification never delays capacity.
     const scale = r.action !== 'HOLD' && !config.dryRun
-      // SCALE_CALL's attempts in full, even past the cutoff: only this service's next tick waits for them.
-      ? await updateDesiredCount(deps.ecs, config.cluster, config.service, r.desiredCount, Date.now() + scaleCallWorstCaseSeconds() * 1000)
+      // Within the cutoff (one attempt at least): a retry still under way when the next tick
+      // decides, perhaps on another instance, could set an older count over a newer one.
+      ? await updateDesiredCount(clients.ecs, config.cluster, config.service, r.desiredCount, Math.max(cutoffAt, Date.now() + 500))
       : undefined;
     const notify = r.notify && config.topicArn && (!scale || scale.ok)
       // Within the cutoff: a hanging SNS must never make this service miss its next tick.
-      ? await publishNotification(deps.sns(), config.topicArn, r.subject, r.message,
+      ? await publishNotification(clients.sns(), config.topicArn, r.subject, r.message,
         Math.max(200, Math.min(notifyTimeoutMs(config.intervalSeconds), cutoffAt - Date.now())))
       : undefined;
     return reported(deps, event, { name: s.name, config, report, scale, notify, ms: Date.now() - started });

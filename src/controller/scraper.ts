@@ -50,10 +50,10 @@ export async function scrapeAll(targets: readonly ScrapeTarget[], o: ScrapeOptio
     while (next < targets.length) {
       const i = next++;
       const target = targets[i];
-      const give = await o.slots?.take();
+      const give = o.slots ? await o.slots.take(deadline) : () => undefined;
       try {
         const remaining = deadline - Date.now();
-        results[i] = remaining <= 0
+        results[i] = remaining <= 0 || !give
           ? { taskId: target.taskId, ok: false, reason: 'scrape deadline passed before the request was sent', ms: 0, at: Date.now() }
           : await scrapeOne(target, o.port, Math.min(o.requestTimeoutMs, remaining), o.reader);
       } finally {

@@ -39,6 +39,7 @@ export async function updateDesiredCount(
     const left = until - Date.now();
     if (left <= 0) return { ok: false, attempts: attempt - 1, ms: Date.now() - started, error: error || 'no time left in the tick' };
     try {
+      // Each attempt ends by `until`: none lands after the next tick may have decided.
       await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount }),
         callOptions(Math.min(SCALE_CALL.timeoutSeconds * 1000, left)));
       return { ok: true, attempts: attempt, ms: Date.now() - started };

@@ -36,7 +36,9 @@ export class ServiceMemories {
   /** The memory of a service; a service whose configuration changed starts afresh (its counters may mean something else now). */
   public of(config: ControllerConfig): ServiceMemory {
     const key = serviceKeyOf(config);
-    const fingerprint = JSON.stringify(config);
+    // What the service's memory depends on: not which metrics it publishes or where it notifies.
+    const { publishMetrics: _p, topicArn: _t, ...reading } = config;
+    const fingerprint = JSON.stringify(reading);
     const known = this.byKey.get(key);
     if (known && known.fingerprint === fingerprint) return known.memory;
     const memory = new ServiceMemory(this.ddb, config);

@@ -14,6 +14,10 @@ export type RegisteredService =
  * schedule's own period), and a loop of any size reads SSM about once a minute.
  */
 export const REGISTRY_TTL_MS = 60_000;
+/** A refresh beside the ticks may take this long. */
+const REFRESH_TIMEOUT_MS = 10_000;
+/** After a failed refresh, the next is tried this much later. */
+const RETRY_AFTER_FAILURE_MS = 15_000;
 
 /**
  * The loop's services: written inline in the loop's configuration (a FastAutoscaler's own
@@ -23,6 +27,9 @@ export const REGISTRY_TTL_MS = 60_000;
  */
 export class ServiceRegistry {
   private read?: { readonly at: number; readonly services: readonly RegisteredService[] };
+  private refreshing?: Promise<void>;
+  /** Why the last refresh failed, while the list is the one read before it. */
+  private failure?: string;
 
   constructor(
     private readonly loop: LoopConfig, private readonly ssm?: SSMClient, private readonly callTimeoutMs?: number,
@@ -34,17 +41,27 @@ export class ServiceRegistry {
       this.read ??= { at: 0, services: this.loop.services.map((entry, i) => parseEntry(`services[${i}]`, entry, this.loop)) };
       return { services: this.read.services };
     }
-    if (this.read && this.now() - this.read.at < REGISTRY_TTL_MS) return { services: this.read.services };
-    try {
+    // A cold instance has nothing to go on: it waits for the list (and a failure fails the tick).
+    if (!this.read) {
       const services = await this.fetch(signal);
       this.read = { at: this.now(), services };
       return { services };
-    } catch (err) {
-      // A cold instance has nothing to go on: the tick fails, and the run counts it.
-      if (!this.read) throw err;
-      const e = err as Error;
-      return { services: this.read.services, stale: `SSM ${e.name}: ${e.message}` };
     }
+    // A warm one ticks on the list it has and refreshes it beside the tick: SSM slow or failing
+    // never delays a tick; after a failure it tries again a little later, not every tick.
+    if (this.now() - this.read.at >= REGISTRY_TTL_MS && !this.refreshing) {
+      const previous = this.read;
+      this.refreshing = this.fetch(AbortSignal.timeout(REFRESH_TIMEOUT_MS))
+        .then(services => {
+          this.read = { at: this.now(), services };
+          this.failure = undefined;
+        }, (err: Error) => {
+          this.read = { at: this.now() - REGISTRY_TTL_MS + RETRY_AFTER_FAILURE_MS, services: previous.services };
+          this.failure = `SSM ${err.name}: ${err.message}`;
+        })
+        .finally(() => (this.refreshing = undefined));
+    }
+    return { services: this.read.services, ...(this.failure ? { stale: this.failure } : {}) };
   }
 
   private async fetch(signal?: AbortSignal): Promise<RegisteredService[]> {

@@ -1,6 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, DesiredStatus, ECSClient, ListTasksCommand, Service, Task } from '@aws-sdk/client-ecs';
 import { callOptions } from './call-limits';
-import { DescribeService } from './service-describer';
 import { ScrapeTarget } from './scraper';
 import { KnownTask, ListProgress, STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
 
@@ -34,8 +33,6 @@ export interface EcsCallOptions {
   readonly now?: number;
   /** Epoch ms after which no further ListTasks page is asked for this tick. @default no limit */
   readonly listUntil?: number;
-  /** Describes the service (a loop batches its services' calls). @default one DescribeServices call */
-  readonly describeService?: DescribeService;
 }
 
 export interface Discovery {
@@ -56,12 +53,6 @@ export interface Discovery {
   readonly listedTaskIds: string[];
   /** ECS calls this discovery made, by action. */
   readonly calls: Readonly<Record<string, number>>;
-}
-
-/** A batched description, counted as this service's DescribeServices call. */
-async function countedDescribe<T>(calls: Record<string, number>, describe: () => Promise<T>): Promise<T> {
-  calls.DescribeServices = (calls.DescribeServices ?? 0) + 1;
-  return describe();
 }
 
 /** The service does not exist, or is being deleted: there is nothing to scale. */
@@ -89,9 +80,8 @@ export async function discoverTasks(ecs: ECSClient, cluster: string, serviceName
     return ecs.send(command as never, callOptions(o.abortAfterMs, o.signal)) as Promise<T>;
   };
 
-  const described: { services?: Service[]; failures?: Array<{ reason?: string }> } = o.describeService
-    ? await countedDescribe(calls, () => o.describeService!(cluster, serviceName, { abortAfterMs: o.abortAfterMs, signal: o.signal }))
-    : await send('DescribeServices', new DescribeServicesCommand({ cluster, services: [serviceName] }));
+  const described = await send<{ services?: Service[]; failures?: Array<{ reason?: string }> }>(
+    'DescribeServices', new DescribeServicesCommand({ cluster, services: [serviceName] }));
   const svc = described.services?.[0];
   if (!svc) {
     throw new ServiceGoneError(`service ${serviceName} not found in ${cluster}: ${described.failures?.[0]?.reason ?? 'no answer'}`);

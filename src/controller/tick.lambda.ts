@@ -1,17 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metrics';
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
 import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
 import { SCRAPE_CONCURRENCY, ScrapeSlots } from './scrape-slots';
 import { scrapeAll } from './scraper';
-import { ServiceDescriber } from './service-describer';
+import { ClientsByRole } from './service-clients';
 import { ServiceMemories } from './service-memory';
 import { isDegraded, recordServiceMetrics, serviceMetricsFor } from './service-metrics';
 import { ServiceRegistry } from './service-registry';
@@ -23,19 +21,16 @@ const loop = parseLoopConfig(process.env[LOOP_CONFIG_ENV]);
 const logger = new Logger({ serviceName: 'fast-autoscaler' });
 const callMs = ecsCallTimeoutMs(loop);
 const timeouts = awsClientTimeouts(loop);
-// One retry inside a tick: the next tick, a few seconds later, is the real retry, and a
-// throttled call's backoff must not outlast the call's own time limit.
-const ecs = new ECSClient({ maxAttempts: 2, requestHandler: timeouts });
 const ddb = new DynamoDBClient({ maxAttempts: 3, requestHandler: timeouts });
-let sns: SNSClient | undefined;
-let sqs: SQSClient | undefined;
+let sts: STSClient | undefined;
+/** Each service's clients: the controller's own in a loop of one, the service's role's in a shared loop. */
+const clients = new ClientsByRole({ requestHandler: timeouts, sts: () => (sts ??= new STSClient({ maxAttempts: 2, requestHandler: timeouts })) });
 const registry = new ServiceRegistry(loop, loop.registryPath ? new SSMClient({ maxAttempts: 2, requestHandler: timeouts }) : undefined, callMs);
 const lease = new LoopLease(ddb, loop.table, `loop#${loop.loop}`, callMs);
 const memories = new ServiceMemories(ddb);
 /** A Lambda has 1,024 file descriptors: the loop's reads share as many sockets as one service's always had. */
 const scrapeSlots = new ScrapeSlots(SCRAPE_CONCURRENCY);
-/** The services' DescribeServices, up to 10 of a cluster a call: ECS's service reads are the account's. */
-const describer = new ServiceDescriber(ecs);
+
 const serviceMetrics = new Map<string, { readonly metrics: Metrics; flushedAt: number }>();
 /** Each service's metrics are published this often: a record with many ticks' values costs what one tick's would. */
 const flushMs = (loop.metricsFlushSeconds ?? DEFAULT_METRICS_FLUSH_SECONDS) * 1000;
@@ -58,15 +53,12 @@ const QUIET_LOG_MS = 300_000;
  */
 export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
   const result = await runLoopTick(loop, event, {
-    ecs,
-    sns: () => (sns ??= new SNSClient({ maxAttempts: 1, requestHandler: timeouts })),
-    sqs: () => (sqs ??= new SQSClient({ maxAttempts: 2, requestHandler: timeouts })),
+    clientsFor: config => clients.for(config.roleArn),
     lease,
     registry,
     memories,
     scrape: scrapeAll,
     scrapeSlots,
-    describeService: describer.describe,
     report,
   });
   if (loopMetrics && !/drives the loop|deadline/.test(result.reason)) {
@@ -119,7 +111,8 @@ function report(tick: ServiceTick, event: LoopTickEvent): void {
     if (!published) serviceMetrics.set(key, published = { metrics: serviceMetricsFor(tick.config), flushedAt: 0 });
     recordServiceMetrics(published.metrics, tick);
     if (now - published.flushedAt >= flushMs) {
-      published.metrics.publishStoredMetrics();
+      // A service that publishes nothing (its metrics unread) writes no record, and no warning.
+      if (published.metrics.hasStoredMetrics()) published.metrics.publishStoredMetrics();
       published.flushedAt = now;
     }
   }

@@ -9,7 +9,6 @@ import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendatio
 import { SCRAPE_CONCURRENCY } from './scrape-slots';
 import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
 import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
-import { DescribeService } from './service-describer';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
 import { TaskCatalog } from './task-catalog';
 import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
@@ -94,8 +93,6 @@ export interface TickDeps {
    * @default false: the item holds the lease
    */
   readonly leasedByLoop?: boolean;
-  /** Describes the service, batched with the loop's others. @default one DescribeServices call of its own */
-  readonly describeService?: DescribeService;
 }
 
 /** Everything a tick saw, for the log line and the metrics. */
@@ -215,7 +212,7 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   try {
     discovery = await discoverTasks(deps.ecs, config.cluster, config.service,
       // The listing may use most of the tick; what it cannot read now it reads at the next.
-      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now, listUntil, describeService: deps.describeService });
+      { abortAfterMs: ecsCallTimeoutMs(config), signal: budget, catalog: deps.catalog, now, listUntil });
   } catch (err) {
     if (err instanceof ServiceGoneError) return end(err.detail, false);
     if (isTransientAwsError(err)) {

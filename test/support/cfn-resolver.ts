@@ -67,6 +67,7 @@ export class CfnResolver {
       case 'AWS::ECS::Service.Name': return this.standIns.serviceName;
       case 'AWS::ECS::Service.ServiceArn': return this.standIns.serviceArn;
       case 'AWS::Lambda::Function.Arn': return CfnResolver.functionArn(logicalId);
+      case 'AWS::IAM::Role.Arn': return `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
       case 'AWS::DynamoDB::Table.Arn': return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${logicalId}`;
       case 'AWS::SQS::Queue.Arn': return `arn:aws:sqs:${REGION}:${ACCOUNT}:${this.need(this.standIns.queueUrl, 'queueUrl').split('/').pop()}`;
       default: throw new Error(`no local stand-in for GetAtt ${logicalId}.${attribute}`);

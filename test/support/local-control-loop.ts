@@ -129,7 +129,8 @@ export class LocalControlLoop {
         dynamodb: o.dynalite.endpoint,
         ...(o.sns ? { sns: o.sns.endpoint } : {}),
         ...(o.sqs ? { sqs: o.sqs.endpoint } : {}),
-        ...(o.registry ? { ssm: o.registry.ssmEndpoint } : {}),
+        // moto serves SSM and STS (the services' roles the controller assumes).
+        ...(o.registry ? { ssm: o.registry.ssmEndpoint, sts: o.registry.ssmEndpoint } : {}),
       },
       onLog: line => loop.onLog(line),
     });
