@@ -35,8 +35,8 @@ const MONTH_SECONDS = 30 * 24 * 3600;
 /** Assumptions, measured locally (bench/RESULTS.md) or estimated where they cannot be. */
 const ASSUME = {
   lambdaMs: 100, // a warm tick of one small service, billed per ms
-  /** What each further small service adds to a tick ("Shared loop on the Lambda's CPU share": 50 × 5 against 1 × 5, 239 against 94 ms). */
-  lambdaMsPerAddedService: 3,
+  /** What each further small service adds to a tick ("Shared loop on the Lambda's CPU share": 50 × 5 against 1 × 5, 382 against 89 ms). */
+  lambdaMsPerAddedService: 6,
   expressMemoryGb: 64 / 1024,
   /** Lambda's START, END and REPORT lines of one invocation: none (JSON logs, the platform at WARN). */
   platformLogBytesPerTick: 0,

@@ -94,7 +94,8 @@ describe('a loop in a platform stack, services in application stacks', () => {
     for (const [, role] of roles) {
       expect(role.Properties.Path).toBe(`${loop.registryPath}/`);
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{
-        Action: 'sts:AssumeRole', Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
         Principal: { AWS: { 'Fn::ImportValue': expect.stringMatching(/^Platform:ExportsOutputFnGetAttLoopControlLoopFunctionServiceRole.*Arn/) } },
       }]);
     }
@@ -111,7 +112,8 @@ describe('a loop in a platform stack, services in application stacks', () => {
     expect(JSON.stringify(platformStatements)).not.toMatch(/"ecs:|"sns:/);
     // Its controller may assume the roles under the loop's path, no other.
     expect(platformStatements).toContainEqual({
-      Action: 'sts:AssumeRole', Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Effect: 'Allow',
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::123456789012:role${loop.registryPath}/*`]] },
     });
   });

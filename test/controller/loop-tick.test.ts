@@ -18,7 +18,11 @@ const ddb = new DynamoDBClient(region);
 
 function loopOf(services: string[], intervalSeconds = 1): LoopConfig {
   return {
-    loop: 'l', table: 't', intervalSeconds, runSeconds: 200, loopMetrics: false,
+    loop: 'l',
+    table: 't',
+    intervalSeconds,
+    runSeconds: 200,
+    loopMetrics: false,
     services: services.map(s => {
       const { table: _t, intervalSeconds: _i, runSeconds: _r, ...e } = controllerConfig({ cluster: s, service: s, minTasks: 2 });
       return e;
