@@ -81,3 +81,19 @@ test('a denied, a hanging and a corrupt service beside a surging one: its reacti
   expect(degraded(denied.name).every(d => d === 1)).toBe(true);
   expect(degraded(surging.name).every(d => d === 0)).toBe(true);
 });
+
+test('a service whose scale calls are denied beside one that surges: the other scales, each failure its own', async () => {
+  fleet = await LocalFleet.start({ services: 2 });
+  const { loop, services, router } = fleet;
+  const [surging, refused] = services;
+  router.setFault(refused.ecs.clusterName, { kind: 'error', error: 'AccessDeniedException', operation: 'UpdateService' });
+  loop.startSchedule();
+  await waitFor('two idle ticks of each', () => services.every(s => fleet!.ticksOf(s.name).filter(t => t.scraped === 2).length >= 2), 30_000);
+  refused.load.setConnections(100);
+  surging.load.setConnections(100);
+  await waitFor('the surging service at 10 tasks', () => surging.ecs.desiredCount === 10, 30_000);
+  const denied = await waitFor('the refused service\'s denied call', () => fleet!.ticksOf(refused.name).find(t => t.scale && !t.scale.ok), 10_000);
+  expect(denied).toMatchObject({ action: 'SCALE_OUT', degraded: true, scale: { ok: false, attempts: 1, error: expect.stringContaining('AccessDeniedException') } });
+  expect(refused.ecs.desiredCount).toBe(2);
+  expect(loop.transitions.filter(([, s]) => s === 'CountFailure')).toHaveLength(0);
+});
