@@ -3,11 +3,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-// A type only: no module cycle at run time.
-import type { FastAutoscaler } from './fast-autoscaler';
+import { MetricMethod } from './metric-method';
 
 /** The controller's metrics the alarms watch: FastAutoscaler's `metricX()` methods. */
-export type AlarmedMetrics = Pick<FastAutoscaler, 'metricTicks' | 'metricFailedScrapes' | 'metricScrapedTasks' | 'metricRecommendation' | 'metricDegraded'>;
+export type AlarmedMetrics = Record<'metricTicks' | 'metricFailedScrapes' | 'metricScrapedTasks' | 'metricRecommendation' | 'metricDegraded', MetricMethod>;
 
 /** A service's alarms. */
 export interface ServiceAlarmsProps {

@@ -1,13 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-// A type only: no module cycle at run time.
-import type { FastAutoscaler } from './fast-autoscaler';
+import { MetricMethod } from './metric-method';
 
 /** The controller's metrics the dashboard shows: FastAutoscaler's `metricX()` methods. */
-export type DashboardMetrics = Pick<FastAutoscaler,
+export type DashboardMetrics = Record<
   | 'metricLoad' | 'metricLoadPerTask' | 'metricRecommendation' | 'metricDesiredTasks' | 'metricRunningTasks' | 'metricPendingTasks'
-  | 'metricScalingActions' | 'metricFailedScrapes' | 'metricScrapedTasks' | 'metricTickDuration' | 'metricTicks'>;
+  | 'metricScalingActions' | 'metricFailedScrapes' | 'metricScrapedTasks' | 'metricTickDuration' | 'metricTicks', MetricMethod>;
 
 export interface AutoscalerDashboardProps {
   readonly metrics: DashboardMetrics;

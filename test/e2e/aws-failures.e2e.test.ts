@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { runSecondsFor } from '../../src/control-loop';
 import { MAX_CONSECUTIVE_FAILURES } from '../../src/control-loop-definition';
 import { notifyTimeoutMs } from '../../src/controller/service-actions';
+import { maxGap } from '../support/gaps';
 import { LocalCluster } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
 
@@ -22,11 +23,6 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-/** The longest pause between consecutive instants, in ms. */
-function maxGap(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  return Math.max(...sorted.slice(1).map((t, i) => t - sorted[i]));
-}
 
 describe('UpdateService errors, as the controller meets them', () => {
   test.each(['ThrottlingException', 'ServerException'])('%s is retried, within the tick while it allows and then at the next: no failed run', async ecsError => {

@@ -1,4 +1,5 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { maxGap } from '../support/gaps';
 import { LocalFleet } from '../support/local-fleet';
 import { waitFor } from '../support/wait-for';
 
@@ -14,11 +15,6 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-/** The longest pause between consecutive instants, in ms. */
-function maxGap(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  return Math.max(...sorted.slice(1).map((t, i) => t - sorted[i]));
-}
 
 test('each service of a shared loop scales on its own load, with its own bounds', async () => {
   fleet = await LocalFleet.start({ services: 3, autoscaler: i => (i === 1 ? { maxTasks: 6 } : {}) });

@@ -127,7 +127,8 @@ export class LocalCluster {
   }
 }
 
-async function stopAll(parts: Array<{ stop(): Promise<void> | void }>) {
+/** Stops every part, newest first, even if some part fails to stop. */
+export async function stopAll(parts: ReadonlyArray<{ stop(): Promise<void> | void }>) {
   for (const part of [...parts].reverse()) {
     try {
       await part.stop();

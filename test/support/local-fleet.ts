@@ -8,7 +8,7 @@ import { EcsEmulator } from './ecs-emulator';
 import { EcsRouter } from './ecs-router';
 import { LoadGenerator } from './load-generator';
 import { LocalApp } from './local-app';
-import { proxyPorts } from './local-cluster';
+import { proxyPorts, stopAll } from './local-cluster';
 import { LocalControlLoop } from './local-control-loop';
 import { SnsEmulator } from './sns-emulator';
 import { SqsServer } from './sqs-server';
@@ -93,7 +93,7 @@ export class LocalFleet {
       parts.push(loop);
       return new LocalFleet(template, services, router, sns, dynalite, loop, parts);
     } catch (err) {
-      for (const part of [...parts].reverse()) await Promise.resolve(part.stop()).catch(() => undefined);
+      await stopAll(parts);
       throw err;
     }
   }
@@ -113,15 +113,10 @@ export class LocalFleet {
     return this.loop.ticks.filter(t => t.ecsService === name);
   }
 
-  public async stop(): Promise<void> {
-    for (const part of [...this.parts].reverse()) {
-      try {
-        await part.stop();
-      } catch {
-        // keep stopping the rest
-      }
-    }
+  public stop(): Promise<void> {
+    return stopAll(this.parts);
   }
+
 }
 
 function synthesize(o: LocalFleetOptions, appPort: number): any {
