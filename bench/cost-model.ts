@@ -13,8 +13,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { fixed, runBenchmark, writeResults } from './bench-results';
 import { FastAutoscaler, ScalingLoop, ScalingMetric, ScalingPolicy } from '../src';
-import { runSecondsFor, SCHEDULE_PERIOD_SECONDS } from '../src/control-loop';
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV } from '../src/controller/loop-config';
+import { runSecondsFor, SCHEDULE_PERIOD_SECONDS } from '../src/loop/control-loop';
 import { typicalStack } from '../test/support/typical-stack';
 
 const PRICE = {

@@ -11,9 +11,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { fixed, runBenchmark, writeResults } from './bench-results';
 import { PolicyConfig } from '../src/controller/controller-config';
-import { learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from '../src/controller/load-trend';
-import { Bucket, recordRecommendation, windowView } from '../src/controller/recommendation-history';
-import { decide, LoadProjection, recommend } from '../src/controller/scaling-decision';
+import { learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from '../src/controller/decide/load-trend';
+import { Bucket, recordRecommendation, windowView } from '../src/controller/decide/recommendation-history';
+import { decide, LoadProjection, recommend } from '../src/controller/decide/scaling-decision';
 import { ORIGINAL_STEPS } from '../test/support/controller-config-fixture';
 import { renderVegaLite, taskStepsLayer } from '../test/support/vega-svg';
 
@@ -87,7 +87,7 @@ function simulate(load: number[], policy: PolicyConfig, cooldownAfterScaleOut: n
   let actions = 0;
   const loadHistory = new LoadHistory();
   // Every task serves START_DELAY after it was created, the service's first ones too: the
-  // controller measured that delay (created to carrying load, src/controller/serve-delays.ts)
+  // controller measured that delay (created to carrying load, src/controller/decide/serve-delays.ts)
   // before the trace begins; here tasks serve at a tick's moment, so the measure is exact.
   // `learnedShortBy`: what the look-ahead is before it has measured a task serve: created to
   // RUNNING, which comes that much before serving (health checks, warm-up).
@@ -270,7 +270,7 @@ async function main() {
     '  so the widened variance sees these climbs late, and as weak trends.',
     '- The slow ramp is short for 39 s in slices of 1–4 s spread over the ramp: noise peaks above a projection that follows',
     '  the lower end of the slope\'s interval wherever the trend is only weakly significant (the cost of asking little of a',
-    '  weak trend: see src/controller/load-trend.ts).',
+    '  weak trend: see src/controller/decide/load-trend.ts).',
     '- The autocorrelated plateau: 45 of its 59 s are the first tasks\' start delay, as for every policy; 9 more because the',
     '  load drifted from 991 to 1,096 before the ten tasks the first tick ordered served; 5 are a drift to +11 % at its end',
     '  (the steps hold 20 tasks throughout). Its five actions',

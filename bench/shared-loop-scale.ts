@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { CpuQuota, processCpuMs, vcpuShare } from './lambda-cpu-share';
 import { sharedStatusNginx } from './shared-status-nginx';
-import { defaultControllerMemoryMb } from '../src/controller-memory';
+import { defaultControllerMemoryMb } from '../src/loop/controller-memory';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
 import { controllerConfig, loopEnvironment } from '../test/support/controller-config-fixture';
 import { DynaliteServer } from '../test/support/dynalite-server';

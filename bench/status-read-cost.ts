@@ -1,6 +1,6 @@
 /**
  * What one status read costs the controller's CPU: the scraper's bare TCP exchange
- * (src/controller/scraper.ts) against Node.js's own HTTP client doing the same read (a new
+ * (src/controller/read/scraper.ts) against Node.js's own HTTP client doing the same read (a new
  * connection each, `Connection: close`, the same concurrency), both reading 2,000 task
  * addresses served by one nginx. On a Lambda's fraction of a vCPU this cost decides how many
  * tasks fit in one tick (see "Tick on the Lambda's CPU share").
@@ -10,8 +10,8 @@
 import * as http from 'http';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { sharedStatusNginx } from './shared-status-nginx';
-import { scrapeAll, ScrapeTarget } from '../src/controller/scraper';
-import { STATUS_PATH } from '../src/proxy-nginx-config';
+import { scrapeAll, ScrapeTarget } from '../src/controller/read/scraper';
+import { STATUS_PATH } from '../src/controller/read/stub-status';
 import { installLoopbackGuard } from '../test/support/aws-loopback';
 import { taskAddress } from '../test/support/ecs-emulator';
 

@@ -1,4 +1,4 @@
 export * from './fast-autoscaler';
 export * from './metric-sources/metric-source';
 export * from './scaling-policy';
-export * from './scaling-loop';
+export * from './loop/scaling-loop';

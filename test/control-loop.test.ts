@@ -10,10 +10,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { fargateService, typicalStack } from './support/typical-stack';
-import { EXPRESS_MAX_SECONDS, runSecondsFor, SCHEDULE_PERIOD_SECONDS, tickTimeoutSeconds } from '../src/control-loop';
-import { MAX_CONSECUTIVE_FAILURES } from '../src/control-loop-definition';
-import { SCALE_CALL, scaleCallWorstCaseSeconds } from '../src/controller/scale-call-limits';
-import { NON_RETRYABLE_SCALE_ERRORS, notifyTimeoutMs, updateDesiredCount } from '../src/controller/service-actions';
+import { SCALE_CALL, scaleCallWorstCaseSeconds } from '../src/controller/act/scale-call-limits';
+import { NON_RETRYABLE_SCALE_ERRORS, notifyTimeoutMs, updateDesiredCount } from '../src/controller/act/service-actions';
+import { EXPRESS_MAX_SECONDS, runSecondsFor, SCHEDULE_PERIOD_SECONDS, tickTimeoutSeconds } from '../src/loop/control-loop';
+import { MAX_CONSECUTIVE_FAILURES } from '../src/loop/state-machine-definition';
 
 function definitionOf(template: Template): any {
   const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));

@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { LOOP_CONFIG_ENV } from '../src/controller/loop-config';
-import { defaultControllerMemoryMb } from '../src/controller-memory';
 import { typicalStack } from './support/typical-stack';
+import { LOOP_CONFIG_ENV } from '../src/controller/loop-config';
+import { defaultControllerMemoryMb } from '../src/loop/controller-memory';
 
 /** The controller function's memory in a synthesized typical stack. */
 function controllerMemory(props: Parameters<typeof typicalStack>[0]): number {

@@ -1,9 +1,9 @@
+import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './act/service-actions';
 import { ControllerConfig } from './controller-config';
 import { LoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
-import { ScrapeSlots, scrapeShare } from './scrape-slots';
-import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
-import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './service-actions';
+import { ScrapeSlots, scrapeShare } from './read/scrape-slots';
+import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './read/scraper';
 import { ServiceClients } from './service-clients';
 import { ServiceMemories } from './service-memory';
 import { RegisteredService, ServiceRegistry } from './service-registry';

@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ControllerConfig } from './controller-config';
-import { LoadHistory } from './load-trend';
+import { LoadHistory } from './decide/load-trend';
+import { ServeDelays } from './decide/serve-delays';
 import { serviceKeyOf } from './loop-config';
-import { ServeDelays } from './serve-delays';
+import { TaskCatalog } from './read/task-catalog';
+import { RequestCounters } from './read/task-metric';
 import { StateStore } from './state-store';
-import { TaskCatalog } from './task-catalog';
-import { RequestCounters } from './task-metric';
 import { ecsCallTimeoutMs } from './tick';
 
 /**

@@ -1,8 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ControllerConfig } from './controller-config';
 import { clusterNameOf, ControllerMetric as M, METRIC_NAMESPACE, serviceDimensions } from './controller-metrics';
+import { askedTasks } from './decide/scaling-decision';
 import type { ServiceTick } from './loop-tick';
-import { askedTasks } from './scaling-decision';
 
 /** The share of failed status reads that makes a tick degraded (the failed-scrapes alarm's threshold too). */
 export const DEGRADED_FAILED_SHARE = 0.2;

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { callOptions } from './call-limits';
-import { Bucket } from './recommendation-history';
-import { Action } from './scaling-decision';
+import { Bucket } from './decide/recommendation-history';
+import { Action } from './decide/scaling-decision';
 
 /**
  * What the controller remembers between ticks and across runs: one item per service,

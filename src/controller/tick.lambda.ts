@@ -7,8 +7,8 @@ import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metri
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
 import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
-import { SCRAPE_CONCURRENCY, ScrapeSlots } from './scrape-slots';
-import { scrapeAll } from './scraper';
+import { SCRAPE_CONCURRENCY, ScrapeSlots } from './read/scrape-slots';
+import { scrapeAll } from './read/scraper';
 import { ClientsByRole } from './service-clients';
 import { ServiceMemories } from './service-memory';
 import { isDegraded, recordServiceMetrics, serviceMetricsFor } from './service-metrics';

@@ -1,19 +1,19 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { scaleCallWorstCaseSeconds } from './act/scale-call-limits';
 import { ControllerConfig } from './controller-config';
-import { LEARNED_FROM_NEWEST, learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from './load-trend';
-import { QueueReading, QueueSource, readQueue } from './queue-reading';
-import { recordRecommendation, windowView } from './recommendation-history';
-import { scaleCallWorstCaseSeconds } from './scale-call-limits';
-import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './scaling-decision';
-import { SCRAPE_CONCURRENCY } from './scrape-slots';
-import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './scraper';
-import { ServeDelays, TaskLoad, TaskStart } from './serve-delays';
+import { LEARNED_FROM_NEWEST, learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from './decide/load-trend';
+import { recordRecommendation, windowView } from './decide/recommendation-history';
+import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './decide/scaling-decision';
+import { ServeDelays, TaskLoad, TaskStart } from './decide/serve-delays';
+import { QueueReading, QueueSource, readQueue } from './read/queue-reading';
+import { SCRAPE_CONCURRENCY } from './read/scrape-slots';
+import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './read/scraper';
+import { TaskCatalog } from './read/task-catalog';
+import { Discovery, discoverTasks, ServiceGoneError } from './read/task-discovery';
+import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './read/task-metric';
+import { readerFor } from './read/task-reading';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
-import { TaskCatalog } from './task-catalog';
-import { Discovery, discoverTasks, ServiceGoneError } from './task-discovery';
-import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './task-metric';
-import { readerFor } from './task-reading';
 
 /** What the state machine passes to each tick. */
 export interface TickEvent {

@@ -6,8 +6,8 @@ import { PreparedSource, SourceContext } from './source-binding';
 import { addTaskAgentSidecar, DEFAULT_AGENT_IMAGE } from './task-agent-sidecar';
 import { MetricName, SOURCE_METRICS, SourceType, sourcesOf } from '../controller/controller-config';
 import { checkBodySize, checkDistinctPorts, checkDuration, checkPlainPort, checkPort, checkSidecarPort } from '../prop-checks';
-import { DEFAULT_PROXY_TIMEOUT_SECONDS } from '../proxy-nginx-config';
-import { addProxySidecar, PROXY_CONTAINER_NAME } from '../proxy-sidecar';
+import { DEFAULT_PROXY_TIMEOUT_SECONDS } from './proxy-nginx-config';
+import { addProxySidecar, PROXY_CONTAINER_NAME } from './proxy-sidecar';
 
 /**
  * The nginx image the proxy runs unless told otherwise: stock, public, no Docker build;

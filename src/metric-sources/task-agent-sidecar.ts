@@ -3,7 +3,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { sidecarLogDriver } from '../sidecar-logging';
+import { sidecarLogDriver } from './sidecar-logging';
 
 /** The agent container's name in the task definition. */
 export const AGENT_CONTAINER_NAME = 'fast-autoscaler-agent';
@@ -42,7 +42,7 @@ export interface AgentScriptOptions {
  * of an app listening on `::` appear once, in tcp6, with IPv4-mapped addresses.
  *
  * Stats: the task metadata endpoint v4's `/task/stats` and `/task`, passed through as JSON
- * for the controller to read (see src/controller/agent-answer.ts).
+ * for the controller to read (see src/controller/read/agent-answer.ts).
  */
 export function renderAgentScript(o: AgentScriptOptions): string {
   const read = o.reads === 'connections'

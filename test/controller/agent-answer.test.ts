@@ -1,4 +1,4 @@
-import { nanos, parseAgentAnswer } from '../../src/controller/agent-answer';
+import { nanos, parseAgentAnswer } from '../../src/controller/read/agent-answer';
 
 /** One container's stats as the task metadata endpoint v4 gives them (the fields read here). */
 function containerStats(o: { cpu: number; precpu: number; read: string; preread: string; memory?: number; inactive?: number }) {

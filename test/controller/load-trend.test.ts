@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import {
   learnedStartDelaySeconds, LoadHistory, LoadPoint, loadTrend, MIN_TREND_POINTS, noiseReach, projectLoad,
   residualAutocorrelation, trendWindowMs, varianceInflation,
-} from '../../src/controller/load-trend';
+} from '../../src/controller/decide/load-trend';
 
 const T0 = Date.parse('2026-11-29T08:00:00Z');
 /** Readings every 3 s, the newest last. */

@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { sumPrometheusSeries } from '../../src/controller/prometheus-text';
+import { sumPrometheusSeries } from '../../src/controller/read/prometheus-text';
 
 /** A real exposition from prom-client, with default metrics around ours as an app has them. */
 async function exposition(): Promise<string> {

@@ -2,10 +2,10 @@ import { DescribeServicesCommand, ECSClient, ListTasksCommand } from '@aws-sdk/c
 import { GetQueueAttributesCommand, QueueDoesNotExist, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ControllerConfig } from '../../src/controller/controller-config';
-import { queueReadingOf } from '../../src/controller/queue-reading';
+import { queueReadingOf } from '../../src/controller/read/queue-reading';
+import { TaskCatalog } from '../../src/controller/read/task-catalog';
+import { RequestCounters } from '../../src/controller/read/task-metric';
 import { StateStore } from '../../src/controller/state-store';
-import { TaskCatalog } from '../../src/controller/task-catalog';
-import { RequestCounters } from '../../src/controller/task-metric';
 import { runTick, TickDeps } from '../../src/controller/tick';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { Bucket, bucketSeconds, recordRecommendation, windowView } from '../../src/controller/recommendation-history';
+import { Bucket, bucketSeconds, recordRecommendation, windowView } from '../../src/controller/decide/recommendation-history';
 
 describe('recommendation history', () => {
   test('buckets are the interval, or a thirtieth of the window when that is longer', () => {

@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { PolicyConfig } from '../../src/controller/controller-config';
-import { LoadPoint, loadProjectionOf } from '../../src/controller/load-trend';
-import { decide, DecisionInput, LoadProjection, policyDesired, recommend } from '../../src/controller/scaling-decision';
+import { LoadPoint, loadProjectionOf } from '../../src/controller/decide/load-trend';
+import { decide, DecisionInput, LoadProjection, policyDesired, recommend } from '../../src/controller/decide/scaling-decision';
 import { ORIGINAL_STEPS } from '../support/controller-config-fixture';
 
 const base: DecisionInput = {

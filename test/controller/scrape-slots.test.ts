@@ -1,4 +1,4 @@
-import { SCRAPE_CONCURRENCY, scrapeShare, ScrapeSlots } from '../../src/controller/scrape-slots';
+import { SCRAPE_CONCURRENCY, scrapeShare, ScrapeSlots } from '../../src/controller/read/scrape-slots';
 
 test('slots are handed out first come, first served, and given back once', async () => {
   const slots = new ScrapeSlots(2);

@@ -1,7 +1,7 @@
 import * as http from 'http';
 import * as net from 'net';
-import { scrapeAll, scrapeOne } from '../../src/controller/scraper';
-import { readerFor } from '../../src/controller/task-reading';
+import { scrapeAll, scrapeOne } from '../../src/controller/read/scraper';
+import { readerFor } from '../../src/controller/read/task-reading';
 import { LocalApp } from '../support/local-app';
 import { NginxTask } from '../support/nginx-task';
 

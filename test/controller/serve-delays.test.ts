@@ -1,4 +1,4 @@
-import { SEEN_IDLE_WITHIN_MS, ServeDelays, TaskStart } from '../../src/controller/serve-delays';
+import { SEEN_IDLE_WITHIN_MS, ServeDelays, TaskStart } from '../../src/controller/decide/serve-delays';
 
 const T0 = Date.parse('2026-11-29T08:00:00Z');
 const LIMITS = { intervalMs: 3000, boundMs: 60_000 };

@@ -1,4 +1,4 @@
-import { parseStubStatus } from '../../src/controller/stub-status';
+import { parseStubStatus } from '../../src/controller/read/stub-status';
 
 // What nginx 1.22 (Debian nginx-light) prints, byte for byte, including trailing spaces.
 const REAL = 'Active connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 Writing: 1 Waiting: 0 \n';

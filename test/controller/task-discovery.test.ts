@@ -1,7 +1,7 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, Task } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TaskCatalog } from '../../src/controller/task-catalog';
-import { discoverTasks, ServiceGoneError } from '../../src/controller/task-discovery';
+import { TaskCatalog } from '../../src/controller/read/task-catalog';
+import { discoverTasks, ServiceGoneError } from '../../src/controller/read/task-discovery';
 
 const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/web';
 const ecsMock = mockClient(ECSClient);

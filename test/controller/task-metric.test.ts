@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
-import { StubStatus } from '../../src/controller/stub-status';
-import { RequestCounters, rateGaps, taskMetric, TaskSample } from '../../src/controller/task-metric';
+import { StubStatus } from '../../src/controller/read/stub-status';
+import { RequestCounters, rateGaps, taskMetric, TaskSample } from '../../src/controller/read/task-metric';
 
 const status = (s: Partial<StubStatus>): StubStatus => ({ active: 1, accepts: 1, handled: 1, requests: 1, reading: 0, writing: 1, waiting: 0, ...s });
 const GAPS = rateGaps(3);

@@ -1,11 +1,11 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { LoadHistory } from '../../src/controller/load-trend';
-import { ScrapeResult, ScrapeTarget } from '../../src/controller/scraper';
+import { LoadHistory } from '../../src/controller/decide/load-trend';
+import { ScrapeResult, ScrapeTarget } from '../../src/controller/read/scraper';
+import { StubStatus } from '../../src/controller/read/stub-status';
+import { TaskCatalog } from '../../src/controller/read/task-catalog';
+import { RequestCounters } from '../../src/controller/read/task-metric';
 import { StateStore } from '../../src/controller/state-store';
-import { StubStatus } from '../../src/controller/stub-status';
-import { TaskCatalog } from '../../src/controller/task-catalog';
-import { RequestCounters } from '../../src/controller/task-metric';
 import { runTick, subjectLine, TickDeps } from '../../src/controller/tick';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';

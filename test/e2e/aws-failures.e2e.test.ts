@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import { runSecondsFor } from '../../src/control-loop';
-import { MAX_CONSECUTIVE_FAILURES } from '../../src/control-loop-definition';
-import { notifyTimeoutMs } from '../../src/controller/service-actions';
+import { notifyTimeoutMs } from '../../src/controller/act/service-actions';
+import { runSecondsFor } from '../../src/loop/control-loop';
+import { MAX_CONSECUTIVE_FAILURES } from '../../src/loop/state-machine-definition';
 import { maxGap } from '../support/gaps';
 import { LocalCluster } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';

@@ -2,7 +2,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { Duration } from 'aws-cdk-lib';
 import { ScalingMetric, ScalingPolicy } from '../../src';
-import { scrapeOne } from '../../src/controller/scraper';
+import { scrapeOne } from '../../src/controller/read/scraper';
 import { EmulatedTask } from '../support/ecs-emulator';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';

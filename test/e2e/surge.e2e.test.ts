@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { renderProxyNginxConfig } from '../../src/proxy-nginx-config';
-import { PROXY_RUNTIME_DIR } from '../../src/proxy-sidecar';
+import { renderProxyNginxConfig } from '../../src/metric-sources/proxy-nginx-config';
+import { PROXY_RUNTIME_DIR } from '../../src/metric-sources/proxy-sidecar';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
 

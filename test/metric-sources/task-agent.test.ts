@@ -1,7 +1,7 @@
 import { ChildProcess, spawnSync } from 'child_process';
 import * as net from 'net';
-import { scrapeOne } from '../../src/controller/scraper';
-import { readerFor } from '../../src/controller/task-reading';
+import { scrapeOne } from '../../src/controller/read/scraper';
+import { readerFor } from '../../src/controller/read/task-reading';
 import { AGENT_CONTAINER_NAME, awkPorts, CONNECTION_COUNT_AWK } from '../../src/metric-sources/task-agent-sidecar';
 import { spawnAgent, synthesizedAgent } from '../support/agent-task';
 import { BUSYBOX_BINARY } from '../support/busybox';

@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { STATUS_PATH } from '../../src/proxy-nginx-config';
-import { proxyHealthCheckCommand } from '../../src/proxy-sidecar';
+import { STATUS_PATH } from '../../src/controller/read/stub-status';
+import { proxyHealthCheckCommand } from '../../src/metric-sources/proxy-sidecar';
 import { freePort, NginxTask } from '../support/nginx-task';
 
 const TOOLS: Record<string, string[]> = {

@@ -4,8 +4,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_PROXY_IMAGE, FastAutoscaler, ScalingMetric, ScalingPolicy } from '../../src';
-import { DEFAULT_PROXY_TIMEOUT_SECONDS, renderProxyNginxConfig } from '../../src/proxy-nginx-config';
-import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME, PROXY_RUNTIME_DIR, proxyHealthCheckCommand } from '../../src/proxy-sidecar';
+import { DEFAULT_PROXY_TIMEOUT_SECONDS, renderProxyNginxConfig } from '../../src/metric-sources/proxy-nginx-config';
+import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME, PROXY_RUNTIME_DIR, proxyHealthCheckCommand } from '../../src/metric-sources/proxy-sidecar';
 import { fargateService, typicalStack } from '../support/typical-stack';
 
 function proxyContainer(template: Template, name = PROXY_CONTAINER_NAME): any {

@@ -5,7 +5,7 @@
  * streamed bytes arrive).
  */
 import * as http from 'http';
-import { STATUS_PATH } from '../../src/proxy-nginx-config';
+import { STATUS_PATH } from '../../src/controller/read/stub-status';
 import { endToEnd, exchange, Exchange, observable, rawConversation, readUntil, responseBody, Target } from '../support/http-exchange';
 import { freePort, NginxTask, nginxVersion } from '../support/nginx-task';
 import { EchoReply, TransparencyApp } from '../support/transparency-app';

@@ -10,7 +10,7 @@ import { LocalControlLoop, TickLog } from './local-control-loop';
 import { SnsEmulator } from './sns-emulator';
 import { fargateService } from './typical-stack';
 import { FastAutoscaler, FastAutoscalerProps, MetricSource, ScalingMetric, ScalingPolicy, SqsQueueSourceOptions } from '../../src';
-import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME } from '../../src/proxy-sidecar';
+import { PROXY_CONTAINER_NAME, PROXY_INIT_CONTAINER_NAME } from '../../src/metric-sources/proxy-sidecar';
 
 export interface LocalClusterOptions {
   /** The autoscaler's props, over a target of 10 connections per task, 2..20 tasks. */

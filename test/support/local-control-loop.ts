@@ -10,12 +10,12 @@ import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator } from './ecs-emulator';
 import { LambdaHost, TICK_BUNDLE } from './lambda-host';
 import { SnsEmulator } from './sns-emulator';
-import { SCHEDULE_PERIOD_SECONDS } from '../../src/control-loop';
-import { StateNames } from '../../src/control-loop-definition';
 import { ControllerConfig } from '../../src/controller/controller-config';
 import { LOOP_CONFIG_ENV, LoopConfig, serviceConfigOf } from '../../src/controller/loop-config';
 import { LoopTickResult } from '../../src/controller/loop-tick';
 import { TickResult } from '../../src/controller/tick';
+import { SCHEDULE_PERIOD_SECONDS } from '../../src/loop/control-loop';
+import { StateNames } from '../../src/loop/state-machine-definition';
 
 // The package is ESM-first; its CommonJS build is what this CommonJS test code loads.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { ProxyNginxConfigOptions, renderProxyNginxConfig } from '../../src/proxy-nginx-config';
+import { ProxyNginxConfigOptions, renderProxyNginxConfig } from '../../src/metric-sources/proxy-nginx-config';
 
 /** Debian's nginx-light; the test run installs it (see .ci/run). Missing nginx fails the test. */
 export const NGINX_BINARY = process.env.NGINX_BINARY ?? '/usr/sbin/nginx';

@@ -4,8 +4,9 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { renderProxyNginxConfig, STATUS_PATH } from './proxy-nginx-config';
+import { renderProxyNginxConfig } from './proxy-nginx-config';
 import { sidecarLogDriver } from './sidecar-logging';
+import { STATUS_PATH } from '../controller/read/stub-status';
 
 /** The proxy container's name in the task definition. */
 export const PROXY_CONTAINER_NAME = 'fast-autoscaler-proxy';

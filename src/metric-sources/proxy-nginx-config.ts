@@ -1,3 +1,5 @@
+import { STATUS_PATH } from '../controller/read/stub-status';
+
 /**
  * The nginx configuration of the proxy sidecar. One renderer serves the task
  * definition and the local emulator, so the emulated tasks run exactly what a real
@@ -8,9 +10,6 @@
  * and test/proxy/transparency.test.ts sends each case both directly to an app and
  * through this configuration, requiring the same result.
  */
-
-/** The path at which the status server answers. */
-export const STATUS_PATH = '/nginx_status';
 
 /**
  * The proxy's timeout unless told otherwise: longer than the longest idle timeout an

@@ -10,11 +10,11 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { controlLoopDefinition } from './control-loop-definition';
-import { LoopConfig, LOOP_CONFIG_ENV } from './controller/loop-config';
-import { scaleCallWorstCaseSeconds } from './controller/scale-call-limits';
-import { TickFunction } from './controller/tick-function';
-import { acknowledgeNagFindings } from './nag-acknowledgments';
+import { controlLoopDefinition } from './state-machine-definition';
+import { scaleCallWorstCaseSeconds } from '../controller/act/scale-call-limits';
+import { LoopConfig, LOOP_CONFIG_ENV } from '../controller/loop-config';
+import { TickFunction } from '../controller/tick-function';
+import { acknowledgeNagFindings } from '../nag-acknowledgments';
 
 /** The longest an Express execution may run. */
 export const EXPRESS_MAX_SECONDS = 300;

@@ -1,6 +1,6 @@
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { callOptions } from './call-limits';
+import { callOptions } from '../call-limits';
 import { SCALE_CALL } from './scale-call-limits';
 
 /** What became of one call: done, or failed with the error's name and message. */

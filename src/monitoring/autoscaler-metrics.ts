@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { IConstruct } from 'constructs';
-import { ControllerMetricName, METRIC_NAMESPACE, serviceDimensions } from './controller/controller-metrics';
+import { ControllerMetricName, METRIC_NAMESPACE, serviceDimensions } from '../controller/controller-metrics';
 
 /**
  * Builds the `cloudwatch.Metric` of one controller metric for one service: the namespace and

@@ -1,5 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, DesiredStatus, ECSClient, ListTasksCommand, Service, Task } from '@aws-sdk/client-ecs';
-import { callOptions } from './call-limits';
+import { callOptions } from '../call-limits';
 import { ScrapeTarget } from './scraper';
 import { KnownTask, ListProgress, STARTING_STATUSES, STILL_SERVING_WHILE_STOPPING, TaskCatalog } from './task-catalog';
 

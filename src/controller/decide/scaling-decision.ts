@@ -1,4 +1,4 @@
-import { PolicyConfig } from './controller-config';
+import { PolicyConfig } from '../controller-config';
 import { WindowView } from './recommendation-history';
 
 /**

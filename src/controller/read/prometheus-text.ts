@@ -1,4 +1,4 @@
-import { PrometheusSeries } from './controller-config';
+import { PrometheusSeries } from '../controller-config';
 
 export type SeriesSum = { readonly ok: true; readonly value: number; readonly series: number } | { readonly ok: false; readonly reason: string };
 

@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ControlLoop } from './control-loop';
-import { acknowledgeServiceStatements } from './nag-acknowledgments';
+import { acknowledgeServiceStatements } from '../nag-acknowledgments';
 
 /** What a service brings to the loop it joins. */
 export interface Membership {

@@ -1,4 +1,4 @@
-import { MetricName } from './controller-config';
+import { MetricName } from '../controller-config';
 import type { ReadOutcome, TaskReading } from './task-reading-outcome';
 
 /**

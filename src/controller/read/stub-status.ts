@@ -4,6 +4,9 @@
  * would scale in a loaded service.
  */
 
+/** The path at which the proxy's status server answers (the construct renders it, the controller reads it). */
+export const STATUS_PATH = '/nginx_status';
+
 export interface StubStatus {
   /** Open client connections, including idle keep-alive ones and the status request itself. */
   readonly active: number;

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { callOptions } from './call-limits';
+import { callOptions } from '../call-limits';
 
 /** The queue source's configuration, as the controller has it. */
 export interface QueueSource {

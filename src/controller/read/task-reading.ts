@@ -1,9 +1,8 @@
 import { parseAgentAnswer } from './agent-answer';
-import { ControllerConfig, MetricName } from './controller-config';
+import { ControllerConfig, MetricName } from '../controller-config';
 import { sumPrometheusSeries } from './prometheus-text';
-import { parseStubStatus } from './stub-status';
+import { parseStubStatus, STATUS_PATH } from './stub-status';
 import { ReadOutcome } from './task-reading-outcome';
-import { STATUS_PATH } from '../proxy-nginx-config';
 
 /** How the controller reads one source: what it sends each task and how it reads the answer's body. */
 export interface TaskReader {

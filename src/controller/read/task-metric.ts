@@ -1,4 +1,4 @@
-import { MetricName } from './controller-config';
+import { MetricName } from '../controller-config';
 import { TaskReading } from './task-reading-outcome';
 
 /** A task's request counter as last read: [requests, epoch ms, the run whose tick read it]. */

@@ -9,11 +9,11 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { AutoscalerAlarms } from './autoscaler-alarms';
 import { ControlLoop, DEFAULT_RESERVED_CONCURRENCY } from './control-loop';
-import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller/controller-metrics';
 import { defaultControllerMemoryMb } from './controller-memory';
-import { checkDuration, checkWhole } from './prop-checks';
+import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from '../controller/controller-metrics';
+import { AutoscalerAlarms } from '../monitoring/autoscaler-alarms';
+import { checkDuration, checkWhole } from '../prop-checks';
 
 /**
  * Properties of a ScalingLoop.
