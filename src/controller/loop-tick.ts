@@ -7,7 +7,8 @@ import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './read/scraper';
 import { ServiceClients } from './service-clients';
 import { ServiceMemories } from './service-memory';
 import { RegisteredService, ServiceRegistry } from './service-registry';
-import { runTick, TickEvent, TickReport } from './tick';
+import { runTick } from './tick';
+import { TickEvent, TickReport } from './tick-result';
 
 /** What the state machine passes to each tick. */
 export type LoopTickEvent = TickEvent;

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ecsCallTimeoutMs } from './call-limits';
 import { ControllerConfig } from './controller-config';
 import { LoadHistory } from './decide/load-trend';
 import { ServeDelays } from './decide/serve-delays';
@@ -6,7 +7,6 @@ import { serviceKeyOf } from './loop-config';
 import { TaskCatalog } from './read/task-catalog';
 import { RequestCounters } from './read/task-metric';
 import { StateStore } from './state-store';
-import { ecsCallTimeoutMs } from './tick';
 
 /**
  * What a warm instance remembers of one service between ticks: its state item as last read or

@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
+import { awsClientTimeouts, ecsCallTimeoutMs } from './call-limits';
 import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metrics';
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
@@ -13,7 +14,7 @@ import { ClientsByRole } from './service-clients';
 import { ServiceMemories } from './service-memory';
 import { isDegraded, recordServiceMetrics, serviceMetricsFor } from './service-metrics';
 import { ServiceRegistry } from './service-registry';
-import { awsClientTimeouts, ecsCallTimeoutMs, TickReport } from './tick';
+import { TickReport } from './tick-result';
 
 // Built once per Lambda instance: the configuration is checked on the first tick, and the
 // clients keep their connections across ticks.

@@ -1,77 +1,25 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { scaleCallWorstCaseSeconds } from './act/scale-call-limits';
+import { ecsCallTimeoutMs, isTransientAwsError, tickBudgetMs } from './call-limits';
 import { ControllerConfig } from './controller-config';
 import { LEARNED_FROM_NEWEST, learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from './decide/load-trend';
 import { recordRecommendation, windowView } from './decide/recommendation-history';
-import { decide, Decision, isComplete, LoadProjection, PeerAction, recommendationRange } from './decide/scaling-decision';
+import { decide, LoadProjection, PeerAction, recommendationRange } from './decide/scaling-decision';
 import { ServeDelays, TaskLoad, TaskStart } from './decide/serve-delays';
-import { QueueReading, QueueSource, readQueue } from './read/queue-reading';
-import { SCRAPE_CONCURRENCY } from './read/scrape-slots';
-import { ScrapeOptions, ScrapeResult, ScrapeTarget } from './read/scraper';
-import { TaskCatalog } from './read/task-catalog';
+import { measureQueue, MeasureDeps, measureTasks, readQueueWith, scrapeOptions } from './read/measurement';
 import { Discovery, discoverTasks, ServiceGoneError } from './read/task-discovery';
-import { RequestCounters, rateGaps, TaskMetric, taskMetric, TaskSample } from './read/task-metric';
-import { readerFor } from './read/task-reading';
 import { ControllerState, StateConflictError, StateStore } from './state-store';
-
-/** What the state machine passes to each tick. */
-export interface TickEvent {
-  /** The execution's name: one run of the loop. */
-  readonly runId: string;
-  /** The execution's start, ISO 8601. */
-  readonly runStartedAt: string;
-}
+import { subjectLine, TickEvent, TickFigures, TickReport, TickResult, ZERO_FIGURES } from './tick-result';
 
 /**
- * What a tick returns; the state machine branches on `action` and `continue`, hands
- * `desiredCount` to UpdateService and `subject`/`message` to SNS.
+ * One service's tick: read its tasks (or its queue), decide, and write what the next tick
+ * must know; the loop then acts on the result (see loop-tick.ts).
  */
-export interface TickResult {
-  readonly action: Decision['action'];
-  readonly desiredCount: number;
-  readonly previousDesiredCount: number;
-  readonly reason: string;
-  /** Whether the run ticks again (false: past its deadline, lease lost, or service gone). */
-  readonly continue: boolean;
-  /** Whether to publish `message` (every real action; a dry run's only when it changes). */
-  readonly notify: boolean;
-  readonly subject: string;
-  readonly message: string;
-  readonly figures: TickFigures;
-}
 
-export interface TickFigures {
-  readonly total: number;
-  readonly perTask: number;
-  readonly recommendation: number;
-  readonly running: number;
-  readonly starting: number;
-  /** Tasks being stopped that may still serve (their load is in the total when read). */
-  readonly draining: number;
-  readonly scraped: number;
-  readonly failed: number;
-  readonly scrapeMs: number;
-  /** ECS calls the discovery made, by action. */
-  readonly ecsCalls: Readonly<Record<string, number>>;
-  /** Under the queue source, when read: its counters (in flight counts against scaling to zero, counted or not). */
-  readonly queue?: { readonly visible: number; readonly inFlight: number; readonly delayed: number };
-  /** Under the predictive policy, when the load rises: the total projected `lookAheadSeconds` ahead. */
-  readonly projectedTotal?: number;
-  readonly lookAheadSeconds?: number;
-}
-
-export interface TickDeps {
+/** What a tick uses; the counters and the catalog are kept by the warm Lambda instance across ticks. */
+export interface TickDeps extends MeasureDeps {
   readonly ecs: ECSClient;
-  /** Reads the queue, under the queue source. */
-  readonly sqs?: SQSClient;
   readonly store: StateStore;
-  readonly scrape: (targets: readonly ScrapeTarget[], o: ScrapeOptions) => Promise<ScrapeResult[]>;
-  readonly now: () => number;
-  /** Per-task request counters, kept by the warm Lambda instance across ticks. */
-  readonly counters: RequestCounters;
-  /** The service's tasks as last listed and described, kept by the warm Lambda instance. */
-  readonly catalog: TaskCatalog;
   /**
    * The recent complete ticks' totals, kept by the warm Lambda instance: the predictive
    * policy's trend. @default - no trend: the predictive policy acts as target tracking
@@ -95,61 +43,11 @@ export interface TickDeps {
   readonly leasedByLoop?: boolean;
 }
 
-/** Everything a tick saw, for the log line and the metrics. */
-export interface TickReport {
-  readonly result: TickResult;
-  readonly perTask: readonly TaskMetric[];
-  readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string; readonly draining?: true }>;
-}
-
-const ZERO_FIGURES: TickFigures = {
-  total: 0, perTask: 0, recommendation: 0, running: 0, starting: 0, draining: 0, scraped: 0, failed: 0, scrapeMs: 0, ecsCalls: {},
-};
-
 /**
  * A cold instance reads this many tasks in what is left of a tick whatever the time: beyond,
  * it waits for the next tick (see runTick).
  */
 export const COLD_READ_AT_ONCE = 500;
-
-/** SNS subjects must be shorter than 100 characters. */
-export const MAX_SUBJECT_LENGTH = 99;
-
-/**
- * Each ECS call (its retries included) is abandoned after this long: a hung connection
- * must cost one tick's discovery, not the Lambda's whole timeout.
- */
-export function ecsCallTimeoutMs(config: Pick<ControllerConfig, 'intervalSeconds'>): number {
-  return Math.min(2500, Math.max(1000, config.intervalSeconds * 500));
-}
-
-/**
- * The AWS clients' own limits on each attempt. `throwOnRequestTimeout` makes the request
- * timeout throw (by default it only logs a warning); the per-call abort signal above
- * bounds the whole call where the runtime's SDK predates that option.
- */
-export function awsClientTimeouts(config: Pick<ControllerConfig, 'intervalSeconds'>) {
-  const call = ecsCallTimeoutMs(config);
-  return { connectionTimeout: Math.min(1000, call), requestTimeout: call, throwOnRequestTimeout: true };
-}
-
-/**
- * The whole tick's limit for its AWS calls and its scrape, however the calls add up (a
- * slow ECS answering each of many pages just inside its own limit must not stretch a
- * tick to the Lambda's timeout). A little over the interval at short intervals, so that a
- * cold instance's first listing of thousands of tasks fits; well inside the Lambda's timeout.
- */
-export function tickBudgetMs(config: ControllerConfig): number {
-  return Math.max(3000, config.intervalSeconds * 1500);
-}
-
-/** The scrape's limits: well inside the interval, so that a slow task never delays the loop. */
-export function scrapeOptions(config: ControllerConfig): ScrapeOptions {
-  const deadlineMs = Math.min(2500, Math.max(500, config.intervalSeconds * 1000 * 0.5));
-  return {
-    port: config.statusPort, deadlineMs, requestTimeoutMs: Math.min(1000, deadlineMs), concurrency: SCRAPE_CONCURRENCY, reader: readerFor(config),
-  };
-}
 
 export async function runTick(config: ControllerConfig, event: TickEvent, deps: TickDeps): Promise<TickReport> {
   const runStartedAt = Date.parse(event.runStartedAt);
@@ -338,131 +236,6 @@ export async function runTick(config: ControllerConfig, event: TickEvent, deps: 
   }
 }
 
-/** What a tick measured, from the tasks or from a queue. */
-interface Measurement {
-  readonly perTask: readonly TaskMetric[];
-  readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string; readonly draining?: true }>;
-  readonly counts: { readonly scrapedTasks: number; readonly failedScrapes: number; readonly unknownValues: number };
-  readonly total: number;
-  readonly totalStdDev: number;
-  /** Whether every task (or the queue) was read: the only kind of tick scale-in may follow. */
-  readonly complete: boolean;
-  /** When the reads started (epoch ms). */
-  readonly readAt: number;
-  readonly scrapeMs: number;
-  /** The fewest tasks the tick may ask for: minTasks, or one while a queue holds a message. */
-  readonly minTasks: number;
-  /** The load per task, for the figures. */
-  readonly perTaskFigure: number;
-  /** The serving tasks' readings, dated on arrival (the predictive policy's serve delays). */
-  readonly serving: () => readonly TaskLoad[];
-  /** The queue's counters, under the queue source. */
-  readonly queue?: TickFigures['queue'];
-}
-
-/** Reads every serving and draining task's load. */
-async function measureTasks(
-  config: ControllerConfig, discovery: Discovery, deps: TickDeps, runId: string, tickStarted: number, budgetMs: number,
-): Promise<Measurement> {
-  const scrapeStarted = deps.now();
-  // The scrape ends in time for the state write, within the tick's budget.
-  const scrapeLimits = scrapeOptions(config);
-  const left = budgetMs - (scrapeStarted - tickStarted) - Math.min(500, budgetMs / 5);
-  const scraped = await deps.scrape([...discovery.running, ...discovery.draining], {
-    ...scrapeLimits,
-    deadlineMs: Math.max(100, Math.min(scrapeLimits.deadlineMs, left)),
-    requestTimeoutMs: Math.max(100, Math.min(scrapeLimits.requestTimeoutMs, left)),
-  });
-  const scrapeMs = deps.now() - scrapeStarted;
-
-  // Serving tasks decide the failed share; stopping ones only add the load they still carry.
-  const drainingIds = new Set(discovery.draining.map(t => t.taskId));
-  const samples: TaskSample[] = [];
-  const failures: Array<{ taskId: string; reason: string; draining?: true }> = [
-    ...discovery.unreachable,
-    ...discovery.drainingUnreachable.map(f => ({ ...f, draining: true as const })),
-  ];
-  let failedScrapes = discovery.unreachable.length;
-  for (const r of scraped) {
-    if (r.ok) {
-      const { ok: _ok, ms: _ms, taskId, at, ...reading } = r;
-      samples.push({ ...reading, taskId, at });
-    } else if (drainingIds.has(r.taskId)) {
-      failures.push({ taskId: r.taskId, reason: r.reason, draining: true });
-    } else {
-      failures.push({ taskId: r.taskId, reason: r.reason });
-      failedScrapes++;
-    }
-  }
-  // A task that stopped answering may have stopped: the next tick describes it again. (Not
-  // one the deadline left unread: nothing is known of it.)
-  deps.catalog.markSuspects(scraped.filter(r => !r.ok && r.ms > 0).map(r => r.taskId));
-  const gaps = rateGaps(config.intervalSeconds);
-  const perTask = samples.map(sample =>
-    taskMetric(config.policy.metric, sample, deps.counters.get(sample.taskId), gaps, drainingIds.has(sample.taskId), runId));
-  deps.counters.record(samples, discovery.listedTaskIds, gaps);
-  const known = perTask.filter(m => m.value !== undefined);
-  const total = known.reduce((sum, m) => sum + (m.value ?? 0), 0);
-  const counts = {
-    scrapedTasks: discovery.running.length + discovery.unreachable.length,
-    failedScrapes,
-    unknownValues: perTask.filter(m => m.value === undefined && !drainingIds.has(m.taskId)).length,
-  };
-  // A tick that did not see every task records the current count, not its lower bound:
-  // a scale-in must never follow from what the controller failed to read. A complete tick
-  // records the most its noisy total may ask for.
-  const drainingUnknown = failures.filter(f => f.draining).length
-    + perTask.filter(m => m.value === undefined && drainingIds.has(m.taskId)).length;
-  return {
-    perTask,
-    failures,
-    counts,
-    total,
-    totalStdDev: Math.sqrt(known.reduce((sum, m) => sum + m.variance, 0)),
-    complete: isComplete(counts) && drainingUnknown === 0,
-    readAt: scrapeStarted,
-    scrapeMs,
-    minTasks: config.minTasks,
-    perTaskFigure: known.length > 0 ? total / known.length : 0,
-    // perTask[i] is samples[i]'s value: built only if the policy needs them.
-    serving: () => samples.flatMap((x, i) => (drainingIds.has(x.taskId) ? [] : [{ taskId: x.taskId, value: perTask[i].value, at: x.at }])),
-  };
-}
-
-/**
- * A queue's counters, read once for the service. One read stands for the service's "tasks
- * read": an unread queue is a failed read (the tick holds, records its current count for the
- * scale-in window, and counts in the failed reads). While the queue holds a message, visible
- * or in flight, the tick asks for one task at least: from zero, the first message is a
- * scale-out; to zero, never while a worker still has a message (counted or not).
- */
-function measureQueue(config: ControllerConfig, reading: QueueReading, discovery: Discovery, current: number, readAt: number): Measurement {
-  const counts = { scrapedTasks: 1, failedScrapes: reading.ok ? 0 : 1, unknownValues: 0 };
-  // In flight holds a task that runs (a worker still has the message); at zero it is another consumer's.
-  const busy = reading.ok ? reading.total > 0 || (reading.inFlight > 0 && current > 0) : current > 0;
-  const total = reading.ok ? reading.total : 0;
-  const serving = discovery.running.length + discovery.unreachable.length;
-  return {
-    perTask: reading.ok ? [{ taskId: 'queue', value: total, variance: 0 }] : [],
-    failures: reading.ok ? [] : [{ taskId: 'queue', reason: reading.reason }],
-    counts,
-    total,
-    totalStdDev: 0,
-    complete: reading.ok,
-    readAt,
-    scrapeMs: 0,
-    minTasks: Math.max(config.minTasks, busy ? 1 : 0),
-    perTaskFigure: total / Math.max(1, serving),
-    serving: () => [],
-    ...(reading.ok ? { queue: { visible: reading.visible, inFlight: reading.inFlight, delayed: reading.delayed } } : {}),
-  };
-}
-
-function readQueueWith(deps: TickDeps, source: QueueSource, abortAfterMs: number, signal: AbortSignal): Promise<QueueReading> {
-  if (!deps.sqs) return Promise.resolve({ ok: false, reason: 'no SQS client' });
-  return readQueue(deps.sqs, source, abortAfterMs, signal);
-}
-
 /**
  * Under the predictive policy: records a complete tick's total (only a complete one: a lower
  * bound from failed scrapes would look like a fall, then a rise) and projects the load to
@@ -515,26 +288,7 @@ export function recentPeerAction(state: ControllerState, runId: string, now: num
   return { runId: last.runId ?? 'an earlier version', action: last.action, to: last.to, ageSeconds };
 }
 
-/** A subject SNS accepts: shorter than 100 characters, printable ASCII only. */
-export function subjectLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
-  return ascii.length <= MAX_SUBJECT_LENGTH ? ascii : `${ascii.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
-}
-
 function isNewer(a: { runId: string; startedAt: number }, b: { runId: string; startedAt: number }): boolean {
   return a.startedAt > b.startedAt || (a.startedAt === b.startedAt && a.runId > b.runId);
 }
 
-/** Errors of the network itself, which pass as the next tick's calls go out. */
-const NETWORK_ERRORS = new Set(['AbortError', 'TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
-
-/**
- * Throttling, server-side faults and calls that hung or broke: the tick holds and the
- * next one tries again.
- */
-export function isTransientAwsError(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
-  return e?.name === 'ThrottlingException' || e?.name === 'ServerException' || e?.$fault === 'server' || !!e?.$retryable
-    || NETWORK_ERRORS.has(e?.name ?? '') || NETWORK_ERRORS.has(e?.code ?? '');
-}

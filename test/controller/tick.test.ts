@@ -6,7 +6,8 @@ import { StubStatus } from '../../src/controller/read/stub-status';
 import { TaskCatalog } from '../../src/controller/read/task-catalog';
 import { RequestCounters } from '../../src/controller/read/task-metric';
 import { StateStore } from '../../src/controller/state-store';
-import { runTick, subjectLine, TickDeps } from '../../src/controller/tick';
+import { runTick, TickDeps } from '../../src/controller/tick';
+import { subjectLine } from '../../src/controller/tick-result';
 import { controllerConfig } from '../support/controller-config-fixture';
 import { DynaliteServer } from '../support/dynalite-server';
 

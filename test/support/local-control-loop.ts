@@ -13,7 +13,7 @@ import { SnsEmulator } from './sns-emulator';
 import { ControllerConfig } from '../../src/controller/controller-config';
 import { LOOP_CONFIG_ENV, LoopConfig, serviceConfigOf } from '../../src/controller/loop-config';
 import { LoopTickResult } from '../../src/controller/loop-tick';
-import { TickResult } from '../../src/controller/tick';
+import { TickResult } from '../../src/controller/tick-result';
 import { SCHEDULE_PERIOD_SECONDS } from '../../src/loop/control-loop';
 import { StateNames } from '../../src/loop/state-machine-definition';
 
