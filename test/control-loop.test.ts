@@ -201,8 +201,10 @@ describe('reserved concurrency', () => {
   test('is configurable, and validated', () => {
     Template.fromStack(typicalStack({ props: { controllerReservedConcurrency: 12 } }).stack)
       .hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 12 });
-    expect(() => typicalStack({ props: { controllerReservedConcurrency: 0 } }))
-      .toThrow('`controllerReservedConcurrency` must be a whole number from 1 to 1000, got 0');
+    expect(() => typicalStack({ props: { controllerReservedConcurrency: -1 } }))
+      .toThrow('`controllerReservedConcurrency` must be a whole number from 0 to 1000, got -1');
+    expect(() => typicalStack({ props: { controllerReservedConcurrency: 1001 } }))
+      .toThrow('`controllerReservedConcurrency` must be a whole number from 0 to 1000, got 1001');
   });
 });
 

@@ -5,7 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { renderedControllerConfig } from './support/controller-config-fixture';
 import { fargateService, typicalStack } from './support/typical-stack';
-import { DEFAULT_PROXY_IMAGE } from '../src/metric-sources/metric-source';
+import { DEFAULT_PROXY_IMAGE } from '../src/metric-sources/source-options';
 
 const controllerConfig = renderedControllerConfig;
 

@@ -287,9 +287,11 @@ describe('what the adversarial review found', () => {
       Object.values(Template.fromStack(typicalStack(props).stack).findResources('AWS::Lambda::Function'))
         .filter((f: any) => f.Properties.Environment?.Variables?.FAST_AUTOSCALER_LOOP);
     expect((functions({})[0] as any).Properties.ReservedConcurrentExecutions).toBe(5);
-    expect((functions({ props: { reserveControllerConcurrency: false } })[0] as any).Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect((functions({ props: { controllerReservedConcurrency: 0 } })[0] as any).Properties.ReservedConcurrentExecutions).toBeUndefined();
+    // The deprecated switch still works, with the same template.
+    expect(functions({ props: { reserveControllerConcurrency: false } })).toEqual(functions({ props: { controllerReservedConcurrency: 0 } }));
     expect(() => typicalStack({ props: { reserveControllerConcurrency: false, controllerReservedConcurrency: 3 } })).toThrow(
-      '`controllerReservedConcurrency` (3) must not be set when `reserveControllerConcurrency` is false',
+      '`controllerReservedConcurrency` (3) must not be set beside `reserveControllerConcurrency: false` (deprecated): set `controllerReservedConcurrency: 0` alone',
     );
   });
 });

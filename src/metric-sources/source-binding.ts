@@ -35,6 +35,9 @@ export interface PreparedSource {
   attach(): AttachedSource;
 }
 
+/** A source's check and attachment, given the autoscaler it joins. */
+export type SourcePreparer = (context: SourceContext) => PreparedSource;
+
 /** An attached source: what the autoscaler wires to the controller and the load balancer. */
 export interface AttachedSource {
   readonly config: SourceConfig;
