@@ -50,8 +50,10 @@ export function anchorsOf(markdown: string): Set<string> {
       anchors.add(count === 0 ? slug : `${slug}-${count}`);
       seen.set(slug, count + 1);
     }
-    for (const match of line.matchAll(/<a\s[^>]*(?:name|id)="([^"]+)"/g)) {
-      anchors.add(match[1]);
+    for (const tag of line.matchAll(/<a\s[^>]*>/g)) {
+      for (const attribute of tag[0].matchAll(/\b(?:name|id)="([^"]+)"/g)) {
+        anchors.add(attribute[1]);
+      }
     }
   }
   return anchors;
@@ -129,11 +131,11 @@ describe('the link checks themselves', () => {
   test('a link to a missing file, a missing anchor, or a link inside code are told apart', () => {
     const dir = fs.mkdtempSync(path.join(ROOT, '.tmp-docs-test-'));
     try {
-      fs.writeFileSync(path.join(dir, 'other.md'), '# Other page\n\n## A section\n\n<a name="api.Type"></a>\n');
+      fs.writeFileSync(path.join(dir, 'other.md'), '# Other page\n\n## A section\n\n### Type <a name="Type" id="api.Type"></a>\n');
       const page = path.join(dir, 'page.md');
       fs.writeFileSync(page, [
         '# Page', '',
-        '[ok](other.md) [ok](other.md#a-section) [ok](other.md#api.Type) [ok](#page) [ok](https://example.com/x#y)',
+        '[ok](other.md) [ok](other.md#a-section) [ok](other.md#api.Type) [ok](other.md#Type) [ok](#page) [ok](https://example.com/x#y)',
         '[no file](missing.md) [no anchor](other.md#no-such-section) [no anchor here](#nowhere)',
         '`[code](missing-in-code.md)`', '',
         '```ts', '[fenced](missing-in-fence.md)', '```', '',
