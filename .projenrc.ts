@@ -120,6 +120,18 @@ const rosettaTask = project.addTask('rosetta:extract', {
 project.postCompileTask.spawn(rosettaTask);
 project.gitignore.exclude('/.jsii.tabl.json');
 
+// --- docs/ snippets (issue 24) -------------------------------------------------------------------
+// Every TypeScript snippet of the pages in docs/ compiles too, like the README's: jsii-rosetta with the
+// same fixture and dependencies, strict, failing on any diagnostic. jsii-rosetta's CLI reads snippets
+// only from assemblies, so projenrc/docs-snippets.ts hands it each page as a submodule README of the
+// compiled .jsii (writing no tablet). Runs after rosetta:extract.
+const docsSnippetsTask = project.addTask('docs:snippets', {
+  description: 'Compiles every TypeScript snippet of docs/*.md with jsii-rosetta (strict, rosetta/default.ts-fixture)',
+  exec: 'ts-node -P tsconfig.dev.json projenrc/docs-snippets.ts',
+});
+project.postCompileTask.spawn(docsSnippetsTask);
+// --- end of docs/ snippets -----------------------------------------------------------------------
+
 // Checks on what the build packs, run after packaging: tools outside jest and the artifacts.
 const examplesTask = project.addTask('test:examples', {
   description: 'Synthesizes examples/php-demo with the cdk CLI, offline (cdk-nag AwsSolutions fails the synth on a finding)',
