@@ -65,6 +65,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'autocannon@^8 || ^9',
     '@types/autocannon',
     'cdk-nag@^3',
+    // The import-graph check (test:imports): no circles, the controller apart from the construct side.
+    'dependency-cruiser@^17',
     'aws-cdk@^2',
     'vega@^6',
     'vega-lite@^6',
@@ -131,6 +133,14 @@ const docsSnippetsTask = project.addTask('docs:snippets', {
 });
 project.postCompileTask.spawn(docsSnippetsTask);
 // --- end of docs/ snippets -----------------------------------------------------------------------
+
+// The import graph (.dependency-cruiser.cjs): no circle, type-only imports included; the
+// controller apart from the construct side; the pure decision free of the SDK.
+const importsTask = project.addTask('test:imports', {
+  description: 'Checks the import graph of src/ with dependency-cruiser (.dependency-cruiser.cjs)',
+  exec: 'depcruise src --config .dependency-cruiser.cjs',
+});
+project.testTask.spawn(importsTask);
 
 // Checks on what the build packs, run after packaging: tools outside jest and the artifacts.
 const examplesTask = project.addTask('test:examples', {
