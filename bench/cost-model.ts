@@ -15,6 +15,7 @@ import { fixed, runBenchmark, writeResults } from './bench-results';
 import { FastAutoscaler, ScalingLoop, ScalingMetric, ScalingPolicy } from '../src';
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV } from '../src/controller/loop-config';
 import { runSecondsFor, SCHEDULE_PERIOD_SECONDS } from '../src/loop/control-loop';
+import { controllerFunction, placeholderText, stateMachine, stateMachineDefinition } from '../test/support/template-lookups';
 import { typicalStack } from '../test/support/typical-stack';
 
 const PRICE = {
@@ -75,11 +76,9 @@ const alarmMetrics = (resources: any[]) => resources.filter(r => r.Type === 'AWS
 
 /** The loop as synthesized: its state machine and controller. */
 function loopOf(template: any) {
-  const resources = resourcesOf(template);
-  const machine = resources.find(r => r.Type === 'AWS::StepFunctions::StateMachine');
-  const fn = resources.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[LOOP_CONFIG_ENV]);
-  // References sit inside JSON strings of the definition: any placeholder text will do.
-  const definition = JSON.parse(machine.Properties.DefinitionString['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
+  const machine = stateMachine(template);
+  const fn = controllerFunction(template);
+  const definition = stateMachineDefinition(template);
   // A tick: Tick → KeepGoing? → WaitForNextTick, back to Tick.
   let state = 'Tick';
   let transitions = 0;
@@ -105,9 +104,7 @@ function standaloneModel(interval: number, maxTasks = 50): Model {
   const { stack } = typicalStack({ withTopic: true, props: { interval: Duration.seconds(interval), maxTasks } });
   const template = Template.fromStack(stack).toJSON();
   const loop = loopOf(template);
-  const env = loop.fn.Properties.Environment.Variables[LOOP_CONFIG_ENV];
-  const raw = env['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join('');
-  const service = JSON.parse(raw).services[0];
+  const service = JSON.parse(placeholderText(loop.fn.Properties.Environment.Variables[LOOP_CONFIG_ENV])).services[0];
   return {
     ...loop,
     // The alarms on runs and starts are the loop's; the rest are the service's.
@@ -145,7 +142,7 @@ function sharedModel(interval: number, services: number): Model {
   // A service's alarms name it by its ServiceName dimension; the loop's do not.
   const loopAlarms = alarmMetrics(resources.filter(r => !JSON.stringify(r.Properties ?? {}).includes('ServiceName')));
   const registrations = resources.filter(r => r.Type === 'AWS::SSM::Parameter');
-  const perService = registrations.map(r => JSON.parse(r.Properties.Value['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join('')).publishMetrics.length);
+  const perService = registrations.map(r => JSON.parse(placeholderText(r.Properties.Value)).publishMetrics.length);
   return {
     ...loopOf(template),
     loopAlarmMetrics: loopAlarms,

@@ -15,6 +15,7 @@ import { learnedStartDelaySeconds, LoadHistory, loadProjectionOf } from '../src/
 import { Bucket, recordRecommendation, windowView } from '../src/controller/decide/recommendation-history';
 import { decide, LoadProjection, recommend } from '../src/controller/decide/scaling-decision';
 import { ORIGINAL_STEPS } from '../test/support/controller-config-fixture';
+import { ansiCGaussian, ansiCUniform, ar1, stationaryInnovation } from '../test/support/seeded-noise';
 import { renderVegaLite, taskStepsLayer } from '../test/support/vega-svg';
 
 const TARGET = 100; // connections one task carries
@@ -31,8 +32,8 @@ const PREDICTIVE = { type: 'predictive' as const, metric: 'ACTIVE_CONNECTIONS' a
 function traces(): Record<string, number[]> {
   const dir = path.join(__dirname, 'traces');
   fs.mkdirSync(dir, { recursive: true });
-  let seed = 42;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.1;
+  const uniform = ansiCUniform(42);
+  const noise = () => (uniform() - 0.5) * 0.1;
   const gen: Record<string, (t: number) => number> = {
     'surge': t => (t < 60 ? 80 : t < 420 ? 1200 : 150),
     'sawtooth': t => 50 + ((t % 150) / 150) * 900,
@@ -48,13 +49,10 @@ function traces(): Record<string, number[]> {
     'autocorrelated-plateau': () => 1000,
   };
   // The plateau's noise is ±20 % (four times the others'), from its own sequence.
-  let plateauSeed = 7;
-  const plateauNoise = () => ((plateauSeed = (plateauSeed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.4;
-  let arSeed = 11;
-  const uniform = () => (arSeed = (arSeed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 || 1e-9;
-  let ar = 0;
-  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  const arNoise = () => (ar = 0.965 * ar + Math.sqrt(1 - 0.965 ** 2) * 0.05 * gauss());
+  const plateauUniform = ansiCUniform(7);
+  const plateauNoise = () => (plateauUniform() - 0.5) * 0.4;
+  // The autocorrelated plateau's: AR(1) over standard normal draws, from a sequence of its own (seed 11).
+  const arNoise = ar1(0.965, stationaryInnovation(0.965, 0.05), ansiCGaussian(11));
   const out: Record<string, number[]> = {};
   for (const [name, f] of Object.entries(gen)) {
     const file = path.join(dir, `${name}.json`);

@@ -21,7 +21,7 @@ import * as net from 'net';
 import autocannon from 'autocannon';
 import { fixed, percentile, runBenchmark, writeResults } from './bench-results';
 import { processCpuMs } from './lambda-cpu-share';
-import { freePort, NginxTask, nginxVersion } from '../test/support/nginx-task';
+import { NginxTask, nginxVersion } from '../test/support/nginx-task';
 
 const ADDRESS = '127.0.3.1';
 const SECONDS = Number(process.argv[2] ?? 10);
@@ -172,8 +172,7 @@ async function openIdle(port: number, n: number): Promise<net.Socket[]> {
 
 async function main() {
   const app = await startApp();
-  const ports = { proxyPort: await freePort(ADDRESS), statusPort: await freePort(ADDRESS) };
-  const task = await NginxTask.start({ address: ADDRESS, ...ports, appPort: app.port });
+  const task = await NginxTask.start({ address: ADDRESS, appPort: app.port });
   try {
     const targets: Target[] = [
       { name: 'direct', url: `http://127.0.0.1:${app.port}/` },

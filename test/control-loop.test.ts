@@ -9,18 +9,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
+import { CONTROLLER_FUNCTION_PROPS, stateMachineDefinition } from './support/template-lookups';
 import { fargateService, typicalStack } from './support/typical-stack';
 import { SCALE_CALL, scaleCallWorstCaseSeconds } from '../src/controller/act/scale-call-limits';
 import { NON_RETRYABLE_SCALE_ERRORS, notifyTimeoutMs, updateDesiredCount } from '../src/controller/act/service-actions';
 import { EXPRESS_MAX_SECONDS, runSecondsFor, SCHEDULE_PERIOD_SECONDS, tickTimeoutSeconds } from '../src/loop/control-loop';
 import { MAX_CONSECUTIVE_FAILURES } from '../src/loop/state-machine-definition';
-
-function definitionOf(template: Template): any {
-  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  const parts = sm.Properties.DefinitionString['Fn::Join'][1]
-    .map((p: any) => (typeof p === 'string' ? p : p.Ref === 'AWS::Partition' ? 'PARTITION' : 'REF'));
-  return JSON.parse(parts.join(''));
-}
 
 function statementsOf(template: Template, id: RegExp): any[] {
   return Object.entries(template.findResources('AWS::IAM::Policy'))
@@ -71,7 +65,7 @@ describe('the controller\'s scale call retries what may pass, within the tick', 
 });
 
 describe('the state machine', () => {
-  const definition = definitionOf(Template.fromStack(typicalStack({ withTopic: true }).stack));
+  const definition = stateMachineDefinition(Template.fromStack(typicalStack({ withTopic: true }).stack));
 
   test('the failure count is of failures in a row: a good cycle resets it', () => {
     expect(definition.States['KeepGoing?'].Choices[0]).toEqual({
@@ -86,7 +80,7 @@ describe('the state machine', () => {
 describe('no blind minute', () => {
   const { stack } = typicalStack({ withTopic: true });
   const template = Template.fromStack(stack);
-  const definition = definitionOf(template);
+  const definition = stateMachineDefinition(template);
 
   test('runs outlive several schedule periods, and still end inside Express\'s five minutes', () => {
     for (let interval = 1; interval <= 60; interval++) {
@@ -134,7 +128,7 @@ describe('no blind minute', () => {
 
 describe('one interval from tick to tick, however long a tick takes', () => {
   test('Tick → KeepGoing? → WaitForNextTick, until the time the tick named; no service is scaled or notified by the state machine', () => {
-    const definition = definitionOf(Template.fromStack(typicalStack({ withTopic: true }).stack));
+    const definition = stateMachineDefinition(Template.fromStack(typicalStack({ withTopic: true }).stack));
     expect(definition.States.Tick.Next).toBe('KeepGoing?');
     expect(definition.States['KeepGoing?'].Choices[1]).toEqual({ Variable: '$.tick.continue', BooleanEquals: true, Next: 'WaitForNextTick' });
     expect(definition.States.WaitForNextTick).toMatchObject({ Type: 'Wait', TimestampPath: '$.tick.nextTickAt', Next: 'Tick' });
@@ -193,7 +187,7 @@ test('the state machine logs under /aws/vendedlogs/states/, one deterministic na
 describe('reserved concurrency', () => {
   test('the controller gets 5 by default, enough for every run that may be alive at once', () => {
     Template.fromStack(typicalStack().stack).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { FAST_AUTOSCALER_LOOP: Match.anyValue() } },
+      ...CONTROLLER_FUNCTION_PROPS,
       ReservedConcurrentExecutions: 5,
     });
   });

@@ -1,14 +1,11 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import { controllerFunction } from './support/template-lookups';
 import { typicalStack } from './support/typical-stack';
-import { LOOP_CONFIG_ENV } from '../src/controller/loop-config';
 import { defaultControllerMemoryMb } from '../src/loop/controller-memory';
 
 /** The controller function's memory in a synthesized typical stack. */
 function controllerMemory(props: Parameters<typeof typicalStack>[0]): number {
-  const template = Template.fromStack(typicalStack(props).stack).toJSON();
-  const fn = Object.values(template.Resources as Record<string, any>)
-    .find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[LOOP_CONFIG_ENV]);
-  return fn.Properties.MemorySize;
+  return controllerFunction(Template.fromStack(typicalStack(props).stack)).Properties.MemorySize;
 }
 
 describe('the controller\'s memory (its CPU share)', () => {

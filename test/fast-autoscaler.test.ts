@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { renderedControllerConfig } from './support/controller-config-fixture';
+import { stateMachineDefinition } from './support/template-lookups';
 import { fargateService, typicalStack } from './support/typical-stack';
 import { DEFAULT_PROXY_IMAGE } from '../src/metric-sources/source-options';
 
@@ -123,7 +124,7 @@ describe('FastAutoscaler resources', () => {
       StateMachineType: 'EXPRESS',
       LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false, Destinations: Match.anyValue() },
     });
-    const definition = stateMachineDefinition(stack);
+    const definition = stateMachineDefinition(Template.fromStack(stack));
     expect(Object.keys(definition.States).sort()).toEqual(
       ['CountFailure', 'Done', 'GiveUp', 'KeepGoing?', 'ResetFailures', 'Start', 'StartSuccessor', 'Tick', 'TooManyFailures?', 'WaitForNextTick', 'WaitInterval'],
     );
@@ -221,7 +222,7 @@ describe('FastAutoscaler options', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: Match.arrayWith([Match.objectLike({ Name: 'fast-autoscaler-proxy', Image: 'example.com/my-nginx:1' })]),
     });
-    expect(stateMachineDefinition(stack).States.WaitInterval.Seconds).toBe(1);
+    expect(stateMachineDefinition(Template.fromStack(stack)).States.WaitInterval.Seconds).toBe(1);
   });
 
   test('the app container and port can be named', () => {
@@ -352,14 +353,6 @@ test('snapshot of a typical stack', () => {
     .replace(/[0-9a-f]{64}(\.zip)?/g, 'ASSET_HASH$1');
   expect(JSON.parse(json)).toMatchSnapshot();
 });
-
-function stateMachineDefinition(stack: Stack): any {
-  const template = Template.fromStack(stack);
-  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  const parts = sm.Properties.DefinitionString['Fn::Join'][1]
-    .map((p: any) => (typeof p === 'string' ? p : p.Ref === 'AWS::Partition' ? 'PARTITION' : 'REF'));
-  return JSON.parse(parts.join(''));
-}
 
 function policyOf(template: Template, id: RegExp): any {
   const [entry] = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([k]) => id.test(k));

@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { FastAutoscaler, ScalingMetric, ScalingPolicy } from '../src';
 import { alarmDefinition, evaluateAlarm } from './support/alarm-evaluator';
 import { monitoredMetrics } from './support/monitored-metrics';
+import { controllerFunction } from './support/template-lookups';
 import { typicalStack } from './support/typical-stack';
 import { ControllerMetric } from '../src/controller/controller-metrics';
 
@@ -283,13 +284,11 @@ describe('what the adversarial review found', () => {
   });
 
   test('reserved concurrency can be left out for accounts with a low concurrency limit', () => {
-    const functions = (props: Parameters<typeof typicalStack>[0]) =>
-      Object.values(Template.fromStack(typicalStack(props).stack).findResources('AWS::Lambda::Function'))
-        .filter((f: any) => f.Properties.Environment?.Variables?.FAST_AUTOSCALER_LOOP);
-    expect((functions({})[0] as any).Properties.ReservedConcurrentExecutions).toBe(5);
-    expect((functions({ props: { controllerReservedConcurrency: 0 } })[0] as any).Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const controller = (props: Parameters<typeof typicalStack>[0]) => controllerFunction(Template.fromStack(typicalStack(props).stack));
+    expect(controller({}).Properties.ReservedConcurrentExecutions).toBe(5);
+    expect(controller({ props: { controllerReservedConcurrency: 0 } }).Properties.ReservedConcurrentExecutions).toBeUndefined();
     // The deprecated switch still works, with the same template.
-    expect(functions({ props: { reserveControllerConcurrency: false } })).toEqual(functions({ props: { controllerReservedConcurrency: 0 } }));
+    expect(controller({ props: { reserveControllerConcurrency: false } })).toEqual(controller({ props: { controllerReservedConcurrency: 0 } }));
     expect(() => typicalStack({ props: { reserveControllerConcurrency: false, controllerReservedConcurrency: 3 } })).toThrow(
       '`controllerReservedConcurrency` (3) must not be set beside `reserveControllerConcurrency: false` (deprecated): set `controllerReservedConcurrency: 0` alone',
     );

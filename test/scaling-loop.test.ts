@@ -7,7 +7,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { FastAutoscaler, MetricSource, ScalingLoop, ScalingMetric, ScalingPolicy } from '../src';
-import { LOOP_CONFIG_ENV, parseLoopConfig, serviceConfigOf } from '../src/controller/loop-config';
+import { renderedLoopConfig } from './support/controller-config-fixture';
+import { CONTROLLER_FUNCTION_PROPS, placeholderText } from './support/template-lookups';
+import { serviceConfigOf } from '../src/controller/loop-config';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -41,12 +43,6 @@ function appService(scope: Construct, id: string, platform: PlatformStack, props
   });
 }
 
-function loopConfigOf(template: Template) {
-  const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [LOOP_CONFIG_ENV]: Match.anyValue() } } } }));
-  const raw = fn.Properties.Environment.Variables[LOOP_CONFIG_ENV];
-  return parseLoopConfig(typeof raw === 'string' ? raw : raw['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
-}
-
 describe('a loop in a platform stack, services in application stacks', () => {
   const app = new App();
   const platform = new PlatformStack(app, 'Platform');
@@ -65,7 +61,7 @@ describe('a loop in a platform stack, services in application stacks', () => {
   });
 
   test('the loop lists its services through SSM; each service writes its own entry under the loop\'s path', () => {
-    const loop = loopConfigOf(platformTemplate);
+    const loop = renderedLoopConfig(platformTemplate);
     expect(loop).toMatchObject({ intervalSeconds: 3, runSeconds: 230, loopMetrics: true, registryPath: expect.stringMatching(/^\/fast-autoscaler\//) });
     expect(loop.services).toBeUndefined();
     const parameters = Object.values(appsTemplate.findResources('AWS::SSM::Parameter'));
@@ -76,7 +72,7 @@ describe('a loop in a platform stack, services in application stacks', () => {
       // Written once the service's role may act on it.
       expect(p.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/LoopRoleDefaultPolicy/)]));
     }
-    const entries = parameters.map(p => serviceConfigOf(JSON.parse(p.Properties.Value['Fn::Join'][1].map((x: unknown) => (typeof x === 'string' ? x : 'REF')).join('')), loop));
+    const entries = parameters.map(p => serviceConfigOf(JSON.parse(placeholderText(p.Properties.Value)), loop));
     expect(entries.map(e => [e.maxTasks, e.dryRun, e.topicArn, e.publishMetrics])).toEqual([
       [150, false, 'REF', ['Degraded']],
       [150, true, undefined, ['Degraded']],
@@ -88,7 +84,7 @@ describe('a loop in a platform stack, services in application stacks', () => {
   });
 
   test('each service has its own role in its own stack, which only the loop\'s controller may assume, scoped to its cluster, service and topic', () => {
-    const loop = loopConfigOf(platformTemplate);
+    const loop = renderedLoopConfig(platformTemplate);
     const roles = Object.entries(appsTemplate.findResources('AWS::IAM::Role')).filter(([id]) => /LoopRole/.test(id));
     expect(roles.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ApiLoopRole/), expect.stringMatching(/^WebLoopRole/)]);
     for (const [, role] of roles) {
@@ -142,7 +138,7 @@ describe('a loop in a platform stack, services in application stacks', () => {
 
   test('the controller\'s memory is sized from the sum of the services\' maxTasks', () => {
     // 150 + 150 = 300 tasks: the 1,000-task tier.
-    platformTemplate.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, Environment: { Variables: { [LOOP_CONFIG_ENV]: Match.anyValue() } } });
+    platformTemplate.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, ...CONTROLLER_FUNCTION_PROPS });
   });
 
   test('each service has one health alarm by default, the loop its own three', () => {

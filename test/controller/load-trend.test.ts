@@ -3,17 +3,11 @@ import {
   learnedStartDelaySeconds, LoadHistory, LoadPoint, loadTrend, MIN_TREND_POINTS, noiseReach, projectLoad,
   residualAutocorrelation, trendWindowMs, varianceInflation,
 } from '../../src/controller/decide/load-trend';
+import { ansiCUniform, ar1, numericalRecipesGaussian as gaussian, stationaryInnovation } from '../support/seeded-noise';
 
 const T0 = Date.parse('2026-11-29T08:00:00Z');
 /** Readings every 3 s, the newest last. */
 const series = (totals: readonly number[]): LoadPoint[] => totals.map((total, i) => ({ at: T0 + i * 3000, total }));
-
-/** A seeded generator of standard normal noise (Box–Muller over an LCG): the Monte Carlo tests replay the same runs. */
-function gaussian(seed: number): () => number {
-  let x = seed % 2 ** 32;
-  const u = () => (x = (1664525 * x + 1013904223) % 2 ** 32) / 2 ** 32;
-  return () => Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
-}
 
 /** Any window of up to 40 readings, 0 to 10,000 each. */
 const anyTotalsArb = fc.array(fc.double({ min: 0, max: 10_000, noNaN: true }), { minLength: 0, maxLength: 40 });
@@ -31,9 +25,8 @@ const noisyRampArb = fc.record({
   phi: fc.constantFrom(0, 0.5, 0.9),
   seed: fc.integer({ min: 1, max: 1_000_000 }),
 }).map(({ n, level, perTick, noise, phi, seed }) => {
-  const g = gaussian(seed);
-  let e = 0;
-  return Array.from({ length: n }, (_, i) => Math.max(0, Math.round(level + perTick * i + noise * (e = phi * e + Math.sqrt(1 - phi * phi) * g()))));
+  const e = ar1(phi, stationaryInnovation(phi, 1), gaussian(seed));
+  return Array.from({ length: n }, (_, i) => Math.max(0, Math.round(level + perTick * i + noise * e())));
 });
 
 /** Either: every property below runs on both. */
@@ -171,9 +164,8 @@ describe('loadTrend', () => {
     let fired = 0;
     let firedIndependent = 0;
     for (let run = 0; run < 20; run++) {
-      const g = gaussian(run + 1);
-      let e = 0;
-      const totals = Array.from({ length: 300 }, () => 1000 * (1 + (e = 0.9 * e + Math.sqrt(1 - 0.81) * 0.05 * g())));
+      const e = ar1(0.9, stationaryInnovation(0.9, 0.05), gaussian(run + 1));
+      const totals = Array.from({ length: 300 }, () => 1000 * (1 + e()));
       for (let k = 20; k < totals.length; k++) {
         const pts = series(totals.slice(Math.max(0, k - 59), k + 1));
         if (projectLoad(pts, 48)) fired++;
@@ -187,8 +179,8 @@ describe('loadTrend', () => {
   test('residualAutocorrelation: none in independent noise, most of φ in AR(1) noise', () => {
     const g = gaussian(7);
     const iid = series(Array.from({ length: 59 }, (_, i) => 1000 + 2 * i + 50 * g()));
-    let e = 0;
-    const ar = series(Array.from({ length: 59 }, (_, i) => 1000 + 2 * i + 50 * (e = 0.9 * e + 0.44 * g())));
+    const e = ar1(0.9, 0.44, g);
+    const ar = series(Array.from({ length: 59 }, (_, i) => 1000 + 2 * i + 50 * e()));
     expect(residualAutocorrelation(iid)).toBe(0);
     expect(residualAutocorrelation(ar)).toBeGreaterThan(0.5);
     expect(varianceInflation(20, 0)).toBe(1);
@@ -311,8 +303,7 @@ describe('loadTrend', () => {
 
   test('noiseReach: bounded noise is reached at its 95th percentile, not beyond its top; wild readings and bursts only up to three robust noise scales', () => {
     // ±20 % uniform about 600 (a noisy plateau): its top is +120.
-    let x = 7;
-    const u = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const u = ansiCUniform(7);
     const plateau = series(Array.from({ length: 60 }, () => 600 * (0.8 + 0.4 * u())));
     const reach = noiseReach(plateau);
     expect(reach).toBeGreaterThan(80);
@@ -333,9 +324,8 @@ describe('loadTrend', () => {
     let fired = 0;
     let ticks = 0;
     for (let seed = 1; seed <= 10; seed++) {
-      const g = gaussian(seed * 7919);
-      let e = 0;
-      const totals = Array.from({ length: 200 }, () => Math.round(1000 * (1 + (e = 0.9 * e + Math.sqrt(1 - 0.81) * 0.05 * g()))));
+      const e = ar1(0.9, stationaryInnovation(0.9, 0.05), gaussian(seed * 7919));
+      const totals = Array.from({ length: 200 }, () => Math.round(1000 * (1 + e())));
       for (let k = 60; k < 200; k += 2) {
         const w = series(totals.slice(k - 59, k + 1)).map((p, i) => (i === 9 ? { ...p, total: 3000 } : p));
         ticks++;
@@ -356,9 +346,8 @@ describe('loadTrend', () => {
 
   test('persisting noise before a ramp: a reading above the line still projects higher (its persisting share, the line and the slope)', () => {
     // The same ramp, its newest reading 60 above or on the line, with AR(1) noise before it.
-    const g = gaussian(11);
-    let e = 0;
-    const base = Array.from({ length: 59 }, (_, i) => 600 + 20 * i + 25 * (e = 0.9 * e + Math.sqrt(1 - 0.81) * g()));
+    const e = ar1(0.9, stationaryInnovation(0.9, 1), gaussian(11));
+    const base = Array.from({ length: 59 }, (_, i) => 600 + 20 * i + 25 * e());
     const on = projectLoad(series([...base, 600 + 20 * 59]), 48)!;
     const above = projectLoad(series([...base, 600 + 20 * 59 + 60]), 48)!;
     expect(residualAutocorrelation(series(base))).toBeGreaterThan(0.5);

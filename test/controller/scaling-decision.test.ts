@@ -3,6 +3,7 @@ import { PolicyConfig } from '../../src/controller/controller-config';
 import { LoadPoint, loadProjectionOf } from '../../src/controller/decide/load-trend';
 import { decide, DecisionInput, LoadProjection, policyDesired, recommend } from '../../src/controller/decide/scaling-decision';
 import { ORIGINAL_STEPS } from '../support/controller-config-fixture';
+import { ansiCGaussian, ansiCUniform, ar1, mulberry32, stationaryInnovation } from '../support/seeded-noise';
 
 const base: DecisionInput = {
   policy: { type: 'targetTracking', metric: 'ACTIVE_CONNECTIONS', targetPerTask: 100 },
@@ -339,15 +340,7 @@ describe('decide: what the adversarial review found', () => {
   test('Poisson noise near the target no longer ratchets the count up: 20 tasks at 9 req/s, target 10, 20,000 ticks', () => {
     // A seeded Poisson generator: the counts a 3-second tick reads on 20 tasks at 9 req/s each.
     // mulberry32: a small seeded generator, so that the test is the same every run.
-    /* eslint-disable no-bitwise */
-    let seed = 42;
-    const random = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    /* eslint-enable no-bitwise */
+    const random = mulberry32(42);
     // Inversion by sequential search (Knuth); fine for means of a few dozen.
     const poisson = (mean: number) => {
       const u = random();
@@ -466,11 +459,8 @@ describe('the predictive policy', () => {
     let predictiveTicks = 0;
     let trackingTicks = 0;
     for (let seed = 1; seed <= 30; seed++) {
-      let state = seed;
-      const uniform = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 || 1e-9;
-      const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-      let e = 0;
-      const load = Array.from({ length: 600 }, () => 1000 * (1 + (e = 0.9 * e + Math.sqrt(1 - 0.81) * 0.05 * gauss())));
+      const e = ar1(0.9, stationaryInnovation(0.9, 0.05), ansiCGaussian(seed));
+      const load = Array.from({ length: 600 }, () => 1000 * (1 + e()));
       const p = replay(predictive(100), load);
       const t = replay(tracking(100), load);
       if (p.taskTicks > t.taskTicks) more++;
@@ -486,8 +476,7 @@ describe('the predictive policy', () => {
     // At several levels: a false trend costs an action only where its projection crosses a
     // task boundary target tracking's own noise peaks do not reach, which depends on the level.
     for (let seed = 1; seed <= 30; seed++) {
-      let state = seed;
-      const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const random = ansiCUniform(seed);
       const load = Array.from({ length: 600 }, () => level * (0.8 + 0.4 * random()));
       expect(replay(predictive(100), load).outs).toBeLessThanOrEqual(replay(tracking(100), load).outs);
     }

@@ -5,6 +5,8 @@ import { readerFor } from '../../src/controller/read/task-reading';
 import { LocalApp } from '../support/local-app';
 import { NginxTask } from '../support/nginx-task';
 
+/** The ports every task here shares: the scraper reads one status port on every task's own address, as in a service. */
+const PROXY_PORT = 18612;
 const STATUS_PORT = 18622;
 const started: Array<{ stop(): Promise<void> }> = [];
 let app: LocalApp;
@@ -16,6 +18,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(started.map(s => s.stop()));
 });
+
+/** A real nginx proxy on its own address and the shared ports, in front of the local app; stopped after all. */
+async function startNginx(address: string): Promise<void> {
+  started.push(await NginxTask.start({ address, proxyPort: PROXY_PORT, statusPort: STATUS_PORT, appPort: app.port }));
+}
 
 async function serve(address: string, handler: (socket: net.Socket) => void): Promise<void> {
   const sockets = new Set<net.Socket>();
@@ -35,18 +42,16 @@ async function serve(address: string, handler: (socket: net.Socket) => void): Pr
 
 describe('scrape against real nginx', () => {
   test('reads a fresh nginx: one connection (its own), which the metric later subtracts', async () => {
-    const nginx = await NginxTask.start({ address: '127.0.1.1', proxyPort: 18612, statusPort: STATUS_PORT, appPort: app.port });
-    started.push(nginx);
+    await startNginx('127.0.1.1');
     const result = await scrapeOne({ taskId: 't1', address: '127.0.1.1' }, STATUS_PORT, 1000);
     expect(result).toMatchObject({ ok: true, status: { active: 1, writing: 1, reading: 0, waiting: 0 } });
   });
 
   test('sees connections held open through the proxy', async () => {
-    const nginx = await NginxTask.start({ address: '127.0.1.2', proxyPort: 18612, statusPort: STATUS_PORT, appPort: app.port });
-    started.push(nginx);
+    await startNginx('127.0.1.2');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 5 });
     await Promise.all(Array.from({ length: 5 }, () => new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.1.2', port: 18612, path: '/', agent }, res => {
+      http.get({ host: '127.0.1.2', port: PROXY_PORT, path: '/', agent }, res => {
         res.resume();
         res.on('end', resolve);
       }).on('error', reject);
@@ -58,9 +63,8 @@ describe('scrape against real nginx', () => {
   });
 
   test('the status page is not served on the proxy port', async () => {
-    const nginx = await NginxTask.start({ address: '127.0.1.3', proxyPort: 18612, statusPort: STATUS_PORT, appPort: app.port });
-    started.push(nginx);
-    const result = await scrapeOne({ taskId: 't3', address: '127.0.1.3' }, 18612, 1000);
+    await startNginx('127.0.1.3');
+    const result = await scrapeOne({ taskId: 't3', address: '127.0.1.3' }, PROXY_PORT, 1000);
     expect(result.ok).toBe(false);
   });
 });
@@ -98,8 +102,7 @@ describe('scrape faults', () => {
 
   test('a hanging task times out on its own, without holding up the others', async () => {
     await serve('127.0.1.14', () => undefined);
-    const nginx = await NginxTask.start({ address: '127.0.1.15', proxyPort: 18612, statusPort: STATUS_PORT, appPort: app.port });
-    started.push(nginx);
+    await startNginx('127.0.1.15');
     const t0 = Date.now();
     const results = await scrapeAll(
       [{ taskId: 'hang', address: '127.0.1.14' }, { taskId: 'ok', address: '127.0.1.15' }, { taskId: 'refused', address: '127.0.1.16' }],
@@ -122,8 +125,7 @@ describe('scrape faults', () => {
     await serve('127.0.1.17', socket => setTimeout(() => socket.end(
       'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nActive connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 Writing: 1 Waiting: 0 \n',
     ), 300));
-    const nginx = await NginxTask.start({ address: '127.0.1.18', proxyPort: 18612, statusPort: STATUS_PORT, appPort: app.port });
-    started.push(nginx);
+    await startNginx('127.0.1.18');
     const t0 = Date.now();
     const [slow, queued] = await scrapeAll(
       [{ taskId: 'slow', address: '127.0.1.17' }, { taskId: 'queued', address: '127.0.1.18' }],

@@ -4,7 +4,7 @@
  * Its own file, so that jest runs its minute beside the other suites.
  */
 import { exchange, Target } from '../support/http-exchange';
-import { freePort, NginxTask } from '../support/nginx-task';
+import { NginxTask } from '../support/nginx-task';
 import { EchoReply, TransparencyApp } from '../support/transparency-app';
 
 const QUIET_MS = 65_000;
@@ -12,8 +12,7 @@ const ADDRESS = '127.0.2.6';
 
 test('an answer after 65 quiet seconds, and a body that pauses 65 seconds, both pass', async () => {
   const app = await TransparencyApp.start();
-  const ports = { proxyPort: await freePort(ADDRESS), statusPort: await freePort(ADDRESS) };
-  const task = await NginxTask.start({ address: ADDRESS, ...ports, appPort: app.port });
+  const task = await NginxTask.start({ address: ADDRESS, appPort: app.port });
   try {
     const proxy: Target = { name: 'proxy', host: ADDRESS, port: task.options.proxyPort };
     const [slow, paused] = await Promise.all([

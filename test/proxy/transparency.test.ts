@@ -21,7 +21,7 @@ const started: Array<{ stop(): Promise<void> }> = [];
 beforeAll(async () => {
   app = await TransparencyApp.start();
   started.push(app);
-  nginx = await NginxTask.start({ address: ADDRESS, proxyPort: await freePort(ADDRESS), statusPort: await freePort(ADDRESS), appPort: app.port });
+  nginx = await NginxTask.start({ address: ADDRESS, appPort: app.port });
   started.push(nginx);
   direct = { name: 'direct', host: '127.0.0.1', port: app.port };
   proxy = { name: 'proxy', host: ADDRESS, port: nginx.options.proxyPort };
@@ -174,7 +174,7 @@ describe('responses reach the client as the app sent them', () => {
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
-    const task = await NginxTask.start({ address: '127.0.2.3', proxyPort: await freePort('127.0.2.3'), statusPort: await freePort('127.0.2.3'), appPort: port });
+    const task = await NginxTask.start({ address: '127.0.2.3', appPort: port });
     try {
       const viaDirect = observable(await exchange({ name: 'direct', host: '127.0.0.1', port }, { path: '/' }));
       const viaProxy = observable(await exchange({ name: 'proxy', host: task.address, port: task.options.proxyPort }, { path: '/' }));
@@ -315,7 +315,7 @@ describe('the app closing idle connections never becomes a 502', () => {
 
   test('an app with a 250 ms keep-alive timeout, requests arriving as it closes', async () => {
     const shortApp = await TransparencyApp.start({ keepAliveTimeoutMs: 250 });
-    const task = await NginxTask.start({ address: '127.0.2.2', proxyPort: await freePort('127.0.2.2'), statusPort: await freePort('127.0.2.2'), appPort: shortApp.port });
+    const task = await NginxTask.start({ address: '127.0.2.2', appPort: shortApp.port });
     try {
       const target: Target = { name: 'proxy', host: task.address, port: task.options.proxyPort };
       const statuses: number[] = [];
@@ -352,7 +352,7 @@ describe('interim responses (documented differences)', () => {
   beforeAll(async () => {
     // Its own app, whose idle connections the test closes when it chooses.
     hintsApp = await TransparencyApp.start();
-    hintsTask = await NginxTask.start({ address: '127.0.2.6', proxyPort: await freePort('127.0.2.6'), statusPort: await freePort('127.0.2.6'), appPort: hintsApp.port });
+    hintsTask = await NginxTask.start({ address: '127.0.2.6', appPort: hintsApp.port });
     hints = {
       direct: { name: 'direct', host: '127.0.0.1', port: hintsApp.port },
       proxy: { name: 'proxy', host: hintsTask.address, port: hintsTask.options.proxyPort },
@@ -409,7 +409,7 @@ describe('interim responses (documented differences)', () => {
 describe("nginx's own answers", () => {
   test('only when the app is down: 502', async () => {
     const closedPort = await freePort('127.0.0.1');
-    const task = await NginxTask.start({ address: '127.0.2.4', proxyPort: await freePort('127.0.2.4'), statusPort: await freePort('127.0.2.4'), appPort: closedPort });
+    const task = await NginxTask.start({ address: '127.0.2.4', appPort: closedPort });
     try {
       await expect(exchange({ name: 'direct', host: '127.0.0.1', port: closedPort }, { path: '/' })).rejects.toThrow(/ECONNREFUSED/);
       expect((await exchange({ name: 'proxy', host: task.address, port: task.options.proxyPort }, { path: '/' })).status).toBe(502);
@@ -422,8 +422,6 @@ describe("nginx's own answers", () => {
   test('proxyTimeout and proxyMaxRequestBodySize take effect when set', async () => {
     const task = await NginxTask.start({
       address: '127.0.2.5',
-      proxyPort: await freePort('127.0.2.5'),
-      statusPort: await freePort('127.0.2.5'),
       appPort: app.port,
       timeoutSeconds: 1,
       maxRequestBodyBytes: 1024,

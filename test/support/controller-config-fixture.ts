@@ -1,4 +1,5 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
+import { controllerFunction, placeholderText } from './template-lookups';
 import { ControllerConfig, PolicyConfig } from '../../src/controller/controller-config';
 import { LOOP_CONFIG_ENV, LoopConfig, parseLoopConfig, serviceConfigOf } from '../../src/controller/loop-config';
 
@@ -45,15 +46,8 @@ export function renderedControllerConfig(template: Template): ControllerConfig {
 
 /** The loop's configuration as the construct wrote it into the controller's environment, references as placeholders. */
 export function renderedLoopConfig(template: Template): LoopConfig {
-  const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: { [LOOP_CONFIG_ENV]: Match.anyValue() } } },
-  });
-  const [fn] = Object.values(functions);
   // The configuration is JSON with CloudFormation references inside; resolve them to placeholders.
-  const joined = fn.Properties.Environment.Variables[LOOP_CONFIG_ENV]['Fn::Join'][1]
-    .map((part: unknown) => (typeof part === 'string' ? part : 'REF'))
-    .join('');
-  return parseLoopConfig(joined);
+  return parseLoopConfig(placeholderText(controllerFunction(template).Properties.Environment.Variables[LOOP_CONFIG_ENV]));
 }
 
 /**

@@ -10,6 +10,7 @@ import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator } from './ecs-emulator';
 import { LambdaHost, TICK_BUNDLE } from './lambda-host';
 import { SnsEmulator } from './sns-emulator';
+import { controllerFunction, stateMachine } from './template-lookups';
 import { ControllerConfig } from '../../src/controller/controller-config';
 import { LOOP_CONFIG_ENV, LoopConfig, serviceConfigOf } from '../../src/controller/loop-config';
 import { LoopTickResult } from '../../src/controller/loop-tick';
@@ -100,10 +101,8 @@ export class LocalControlLoop {
       topicArn: o.sns?.topicArn,
       queueUrl: o.sqs?.queueUrl,
     });
-    const resources = Object.entries(o.template.Resources) as Array<[string, any]>;
-    const [, machine] = resources.find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [];
-    const [, fn] = resources.find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[LOOP_CONFIG_ENV]) ?? [];
-    if (!machine || !fn) throw new Error('the template holds no FastAutoscaler');
+    const machine = stateMachine(o.template);
+    const fn = controllerFunction(o.template);
     const definition = JSON.parse(resolver.resolve(machine.Properties.DefinitionString));
     const environment = resolver.resolve(fn.Properties.Environment.Variables) as Record<string, string>;
     const synthesized = JSON.parse(environment[LOOP_CONFIG_ENV]) as LoopConfig;

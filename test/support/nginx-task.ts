@@ -11,8 +11,11 @@ export const NGINX_BINARY = process.env.NGINX_BINARY ?? '/usr/sbin/nginx';
 export interface NginxTaskOptions {
   /** The task's own loopback address, 127.0.0.x. */
   readonly address: string;
-  readonly proxyPort: number;
-  readonly statusPort: number;
+  /** Where the proxy listens for the app's traffic. @default a free port on `address` (the kernel's pick, `freePort`) */
+  readonly proxyPort?: number;
+  /** Where nginx serves its stub_status page. @default a free port on `address` (the kernel's pick, `freePort`) */
+  readonly statusPort?: number;
+  /** The app the proxy forwards to. */
   readonly appPort: number;
   /** The proxy's timeout, as the construct's `proxyTimeout` renders it. @default the construct's default */
   readonly timeoutSeconds?: ProxyNginxConfigOptions['timeoutSeconds'];
@@ -20,16 +23,24 @@ export interface NginxTaskOptions {
   readonly maxRequestBodyBytes?: ProxyNginxConfigOptions['maxRequestBodyBytes'];
 }
 
+/** The options a started task runs with: its ports, the defaults' picks included. */
+export type StartedNginxTaskOptions = NginxTaskOptions & { readonly proxyPort: number; readonly statusPort: number };
+
 /**
  * One emulated task's proxy sidecar: a real nginx running the configuration the construct
  * puts in the task definition, bound to the task's own loopback address.
  */
 export class NginxTask {
-  public static async start(o: NginxTaskOptions): Promise<NginxTask> {
-    assertLoopback(o.address);
+  public static async start(options: NginxTaskOptions): Promise<NginxTask> {
+    assertLoopback(options.address);
     if (!fs.existsSync(NGINX_BINARY)) {
       throw new Error(`nginx not found at ${NGINX_BINARY}: install Debian's nginx-light (.ci/run does)`);
     }
+    const o: StartedNginxTaskOptions = {
+      ...options,
+      proxyPort: options.proxyPort ?? await freePort(options.address),
+      statusPort: options.statusPort ?? await freePort(options.address),
+    };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fast-autoscaler-nginx-${o.address}-`));
     const config = renderProxyNginxConfig({
       proxyPort: o.proxyPort,
@@ -60,7 +71,7 @@ export class NginxTask {
 
   private stopped?: Promise<void>;
 
-  private constructor(public readonly options: NginxTaskOptions, public readonly dir: string, private readonly child: ChildProcess) {}
+  private constructor(public readonly options: StartedNginxTaskOptions, public readonly dir: string, private readonly child: ChildProcess) {}
 
   public get address(): string {
     return this.options.address;
