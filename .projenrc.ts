@@ -142,6 +142,16 @@ const importsTask = project.addTask('test:imports', {
 });
 project.testTask.spawn(importsTask);
 
+// API.md is what jsii-docgen writes (post-compile, before the tests): a committed copy that differs
+// documents props that are not there, or misses new ones. Skipped outside a git checkout (a tarball).
+const apiDocsTask = project.addTask('test:api-docs', {
+  description: 'Fails when the committed API.md differs from what jsii-docgen generated in this build',
+  exec: 'if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- API.md; then '
+    + 'echo "API.md differs from what jsii-docgen generates: commit the regenerated API.md"; git --no-pager diff --stat -- API.md; exit 1; fi',
+  shell: TaskShell.sh(),
+});
+project.testTask.spawn(apiDocsTask);
+
 // Checks on what the build packs, run after packaging: tools outside jest and the artifacts.
 const examplesTask = project.addTask('test:examples', {
   description: 'Synthesizes examples/php-demo with the cdk CLI, offline (cdk-nag AwsSolutions fails the synth on a finding)',
@@ -205,7 +215,7 @@ project.addTask('integ:fast-autoscaler:snapshot', {
   exec: `${integRunner} --force --dry-run integ.fast-autoscaler.ts`,
 });
 project.addTask('integ:fast-autoscaler:deploy', {
-  description: 'Deploys the integ test to the AWS account of your credentials, runs its assertions, destroys it and rewrites the snapshot (an estimated 30-60 minutes or more and $0.15; see the README)',
+  description: 'Deploys the integ test to the AWS account of your credentials, runs its assertions, destroys it and rewrites the snapshot (an estimated 30-60 minutes or more and $0.15; see docs/verification.md)',
   // The region of the credentials' environment (integ-runner would pick among three of its
   // own); a POSIX shell expands the default, which projen's built-in shell does not.
   exec: `${integRunner} integ.fast-autoscaler.ts --force --parallel-regions="\${AWS_REGION:-\${AWS_DEFAULT_REGION:-us-east-1}}"`,

@@ -8,7 +8,7 @@ import * as path from 'path';
  */
 export function writeResults(name: string, command: string, body: string): void {
   const file = path.join(__dirname, 'RESULTS.md');
-  const header = '# Benchmark results\n\nEach section is rewritten by its benchmark; run them by hand (see the README).\n';
+  const header = '# Benchmark results\n\nEach section is rewritten by its benchmark; run them by hand (see docs/verification.md).\n';
   const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : header;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const section = [
@@ -16,7 +16,7 @@ export function writeResults(name: string, command: string, body: string): void 
     `## ${name}`,
     '',
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${cpu}, `
-      + `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}. Command: \`${command}\``,
+      + `Node.js ${process.version}. Command: \`${command}\``,
     '',
     body.trim(),
     `<!-- ${name}:end -->`,

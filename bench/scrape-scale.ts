@@ -180,7 +180,7 @@ async function main() {
     'a quarter, since every other caller in the account draws from the same buckets).',
     '',
     `Quota check: at 256 MB the share is ${fixed(check.share, 3)} of a CPU; a busy loop inside the quota got ${fixed(check.limited.cpuPerWall, 3)} `
-      + `(outside it, ${fixed(check.free.cpuPerWall, 3)} on this machine at the time).`,
+      + `(outside it, ${fixed(check.free.cpuPerWall, 3)} with no quota at the time).`,
     '',
     '| situation | tasks | memory MB | vCPU | first tick ms | tick p50 ms | tick p95 ms | CPU ms p50 | ECS calls | throttled | task reads/s | '
       + 'service reads/s | failed scrapes |',

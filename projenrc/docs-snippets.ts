@@ -37,6 +37,15 @@ async function main(): Promise<void> {
   const snippets: TypeScriptSnippet[] = (await assemblies.allTypeScriptSnippets([{ ...loaded, assembly: docsAssembly }], false))
     .map((snippet: TypeScriptSnippet) => ({ ...snippet, strict: true }));
 
+  // Every TypeScript fence must have reached the compiler: a fence rosetta does not take for TypeScript
+  // (```TS, say) would pass unchecked, and so would pages with no snippet found at all.
+  const fences = pages.reduce((n, page) => n + (fs.readFileSync(page, 'utf-8').match(/^\s*(```|~~~)\s*(ts|typescript)\b/gim) ?? []).length, 0);
+  if (snippets.length === 0 || snippets.length !== fences) {
+    process.stderr.write(`docs:snippets: ${fences} TypeScript fences in ${pages.length} pages, but ${snippets.length} snippets reached the compiler: `
+      + 'write each fence as ```ts\n');
+    process.exitCode = 1;
+    return;
+  }
   const translator = new RosettaTranslator({ includeCompilerDiagnostics: true, assemblies: [loaded.assembly] });
   const result = await translator.translateAll(snippets, { addToTablet: false });
   for (const diagnostic of result.diagnostics) {

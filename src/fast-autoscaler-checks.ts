@@ -33,7 +33,17 @@ export function propShapeErrors(props: FastAutoscalerProps | undefined): string[
     .filter(k => props?.[k] === undefined || props?.[k] === null)
     .map(k => `\`${k}\` is required`);
   const loop: unknown = props?.loop;
-  return loop && !(loop as { _loop?: unknown })._loop ? [...missing, `\`loop\` must be a ScalingLoop, got ${JSON.stringify(loop)}`] : missing;
+  return loop && !(loop as { _loop?: unknown })._loop ? [...missing, `\`loop\` must be a ScalingLoop, got ${describeValue(loop)}`] : missing;
+}
+
+/** A value as an error message shows it: JSON where it has one, else what it is (a construct's path). */
+export function describeValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    const path = (value as { node?: { path?: string } })?.node?.path;
+    return `${(value as object)?.constructor?.name ?? typeof value}${path ? ` ${path}` : ''}`;
+  }
 }
 
 /**
@@ -73,8 +83,9 @@ export function propErrors(scope: Construct, props: FastAutoscalerProps, resolve
     ...checkDuration('scaleInWindow', scaleInWindow, Math.max(1, safeSeconds(interval) ?? 1), 3600),
     ...checkRatio('maxFailedScrapeRatio', maxFailedScrapeRatio),
     ...checkWhole('controllerReservedConcurrency', reservedConcurrency, 0, 1000),
-    ...(props.reserveControllerConcurrency === false && props.controllerReservedConcurrency !== undefined
-      ? [`\`controllerReservedConcurrency\` (${props.controllerReservedConcurrency}) must not be set beside \`reserveControllerConcurrency: false\` (deprecated): set \`controllerReservedConcurrency: 0\` alone to reserve none`]
+    // Two props for one idea: the deprecated switch alone, or the number alone (a shared loop's own error says both go).
+    ...(!shared && props.reserveControllerConcurrency !== undefined && props.controllerReservedConcurrency !== undefined
+      ? [`\`reserveControllerConcurrency\` (deprecated) must not be set beside \`controllerReservedConcurrency\` (${props.controllerReservedConcurrency}): set \`controllerReservedConcurrency\` alone (0 reserves none)`]
       : []),
     ...(props.controllerMemorySize !== undefined ? checkWhole('controllerMemorySize', props.controllerMemorySize, 128, 10240) : []),
     ...(props.topic?.fifo
@@ -123,7 +134,7 @@ export function metricSourceOf(props: FastAutoscalerProps): { source: MetricSour
   if (props.metricSource !== undefined && props.metricSource !== null) {
     // Plain JavaScript may pass anything here.
     if (typeof (props.metricSource as { _prepare?: unknown })._prepare !== 'function') {
-      throw new Error(`Invalid FastAutoscaler props:\n  \`metricSource\` must be a MetricSource (MetricSource.nginxProxy(), taskAgent(), prometheus() or sqsQueue()), got ${JSON.stringify(props.metricSource)}`);
+      throw new Error(`Invalid FastAutoscaler props:\n  \`metricSource\` must be a MetricSource (MetricSource.nginxProxy(), taskAgent(), prometheus() or sqsQueue()), got ${describeValue(props.metricSource)}`);
     }
     return {
       source: props.metricSource,

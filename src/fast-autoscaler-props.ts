@@ -49,7 +49,7 @@ export interface FastAutoscalerProps {
    * Where the controller reads each task's load: an nginx proxy in front of the app (the
    * original design), a task agent beside it, the app's own Prometheus endpoint, or an SQS
    * queue's backlog (read once for the service; the only source that allows `minTasks: 0`).
-   * See "Choosing a metric source" in the README.
+   * See docs/metric-sources.md.
    * @default MetricSource.nginxProxy()
    */
   readonly metricSource?: MetricSource;
@@ -149,7 +149,7 @@ export interface FastAutoscalerProps {
   /**
    * Create the alarms that tell when the autoscaler cannot do its job: the loop stopped
    * ticking, the tasks' status reads fail, the load asks for more than `maxTasks`, runs give
-   * up, scheduled starts are lost (what each means: the README, "Alarms"). They are the
+   * up, scheduled starts are lost (what each means and what to do: docs/operations.md, "Runbooks"). They are the
    * attributes `stoppedTickingAlarm` and so on. In a shared loop, the loop has the alarms on
    * runs and starts, and each service has a health alarm always (`healthAlarm`); this adds
    * the service's detailed three (stopped ticking, failed scrapes, held at maxTasks).

@@ -253,7 +253,7 @@ describe('warnings about what silently breaks the autoscaler', () => {
   });
 });
 
-describe('IAM as the README tells it', () => {
+describe('IAM as docs/security.md tells it', () => {
   const { app, stack } = typicalStack({ withTopic: true });
   const template = Template.fromStack(stack);
 

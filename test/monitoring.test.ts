@@ -290,7 +290,11 @@ describe('what the adversarial review found', () => {
     // The deprecated switch still works, with the same template.
     expect(controller({ props: { reserveControllerConcurrency: false } })).toEqual(controller({ props: { controllerReservedConcurrency: 0 } }));
     expect(() => typicalStack({ props: { reserveControllerConcurrency: false, controllerReservedConcurrency: 3 } })).toThrow(
-      '`controllerReservedConcurrency` (3) must not be set beside `reserveControllerConcurrency: false` (deprecated): set `controllerReservedConcurrency: 0` alone',
+      '`reserveControllerConcurrency` (deprecated) must not be set beside `controllerReservedConcurrency` (3): set `controllerReservedConcurrency` alone (0 reserves none)',
+    );
+    // Whatever the two say (true and 0 would otherwise reserve nothing without a word).
+    expect(() => typicalStack({ props: { reserveControllerConcurrency: true, controllerReservedConcurrency: 0 } })).toThrow(
+      '`reserveControllerConcurrency` (deprecated) must not be set beside `controllerReservedConcurrency` (0)',
     );
   });
 });

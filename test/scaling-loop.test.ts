@@ -194,6 +194,8 @@ describe('joining is checked before anything is added', () => {
     ].join('[\\s\\S]*')));
     expect(() => appService(apps, 'B', platform, { interval: Duration.seconds(1) })).toThrow(/`interval` must not be set beside `loop`/);
     expect(() => appService(apps, 'C', platform, { loop: { interval: Duration.seconds(3) } as any })).toThrow('`loop` must be a ScalingLoop, got {"interval"');
+    // A construct (circular, no JSON) is named by its class and path, not by a TypeError of JSON.stringify.
+    expect(() => appService(apps, 'D', platform, { loop: platform as any })).toThrow(/`loop` must be a ScalingLoop, got \w+ Platform/);
   });
 
   test('the loop\'s own props are checked, naming each', () => {

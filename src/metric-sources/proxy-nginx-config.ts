@@ -5,7 +5,7 @@ import { STATUS_PATH } from '../controller/read/stub-status';
  * definition and the local emulator, so the emulated tasks run exactly what a real
  * task runs; only where the process keeps its files and which address it binds differ.
  *
- * The proxy must be invisible to the app (see "What the proxy changes" in the README):
+ * The proxy must be invisible to the app (see "What the proxy changes" in docs/metric-sources.md):
  * every nginx default that would change a request or a response is overridden here,
  * and test/proxy/transparency.test.ts sends each case both directly to an app and
  * through this configuration, requiring the same result.
@@ -53,7 +53,7 @@ export interface ProxyNginxConfigOptions {
    * Pass the app's 103 Early Hints on to the client (the `early_hints` directive). Only
    * for nginx 1.30 or later: older nginx refuses to start with the directive. nginx 1.29.8
    * and later without it drop the hints and deliver the final response; before 1.29
-   * nginx takes a 1xx for the final response and the connection stalls (see the README).
+   * nginx takes a 1xx for the final response and the connection stalls (see docs/metric-sources.md).
    * @default false
    */
   readonly earlyHints?: boolean;

@@ -51,7 +51,8 @@ export const SUSTAINED_MINUTES = 5;
 /**
  * The alarms that tell an operator the autoscaler cannot do its job: the loop stopped, it
  * cannot read the tasks, the load wants more than `maxTasks`, runs give up, starts are lost.
- * What each means and what to do is in the README ("Alarms").
+ * What each means and what to do is in docs/operations.md ("Runbooks"); each description points
+ * there through the README's "Alarms" (changing the descriptions would change every deployed alarm).
  */
 export class AutoscalerAlarms extends Construct {
   /** No tick measured the service (or, for a shared loop, no tick ran) for two minutes: nothing scales it. */

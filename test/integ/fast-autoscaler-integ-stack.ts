@@ -14,7 +14,7 @@ import { acknowledgeFinding } from '../../src/nag-acknowledgments';
 
 /**
  * The load the test puts on the service, and what the autoscaler is told to do with it. Every
- * figure the assertions depend on is here, so that the README and the assertions agree.
+ * figure the assertions depend on is here, so that docs/verification.md and the assertions agree.
  */
 export const LOAD = {
   /** Keep-alive connections the load generator holds through the load balancer. */

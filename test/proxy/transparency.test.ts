@@ -340,7 +340,7 @@ describe('the app closing idle connections never becomes a 502', () => {
  * client's connection waits for the app's keep-alive timeout. nginx 1.29.8 and later parse
  * a 103 as interim (and pass it on with `early_hints`, which the default image's
  * configuration has); a 102 stalls on every version. These tests pin what the local
- * nginx does; the README says what the app sees.
+ * nginx does; docs/metric-sources.md says what the app sees.
  */
 describe('interim responses (documented differences)', () => {
   let hintsApp: TransparencyApp;
