@@ -241,6 +241,11 @@ export class LocalControlLoop {
     crash.readyAt = Date.now();
   }
 
+  /** Invocations under way in the current instance. */
+  public get invocationsInFlight(): number {
+    return this.lambda.alive ? this.lambda.inFlight : 0;
+  }
+
   /** The function's process (the current instance). */
   public get controllerPid(): number {
     return this.lambda.pid;
