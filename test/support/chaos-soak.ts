@@ -1,4 +1,5 @@
 import { loadPlan } from './chaos-load-plan';
+import { bucketSeconds } from '../../src/controller/decide/recommendation-history';
 import { CHAOS_SERVICE, ChaosWorld } from './chaos-world';
 import { FAULT_KINDS, faultSchedule, overlaps } from './fault-schedule';
 import { SoakHistory } from './soak-history';
@@ -46,6 +47,16 @@ export interface ChaosSoakReport {
  * bytes), with room to spare: 2 KB for this service's 10 s window.
  */
 export const STATE_ITEM_MAX_BYTES = 2048;
+/**
+ * A window's buckets: the history keeps those whose end is inside the window (see
+ * recommendation-history.ts), at most window / bucket + 1, and one more while the newest is
+ * being filled.
+ */
+function maxBuckets(): number {
+  const size = bucketSeconds(CHAOS_SERVICE.intervalSeconds, CHAOS_SERVICE.scaleInWindowSeconds);
+  return Math.ceil(CHAOS_SERVICE.scaleInWindowSeconds / size) + 2;
+}
+
 /** RSS may wander this much between medians (V8 sizes its heap as it likes); a leak per tick would pass it within minutes. */
 export const RSS_TOLERANCE_KB = 24 * 1024;
 /** A new instance's first seconds are its loading, not growth. */
@@ -92,7 +103,7 @@ function report(seed: number, h: SoakHistory, runs: number): ChaosSoakReport {
   const memory = memoryFlat(h, RSS_TOLERANCE_KB, RSS_WARMUP_MS);
   const results: CheckResult[] = [
     scaleInOnlyWhenSafe(h), desiredWithinBounds(h), oneActionPerStateVersion(h), surges, gaps, alarmsWouldFire(h),
-    stateItemBounded(h, STATE_ITEM_MAX_BYTES), memory,
+    stateItemBounded(h, STATE_ITEM_MAX_BYTES, maxBuckets()), memory,
   ];
   const faultsByKind: Record<string, number> = Object.fromEntries(Object.keys(FAULT_KINDS).map(k => [k, 0]));
   h.faults.forEach(f => (faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1));

@@ -52,7 +52,7 @@ export class ChaosWorld {
   }
 
   public readonly injected: InjectedFault[] = [];
-  public readonly stateSizes: Array<{ at: number; bytes: number }> = [];
+  public readonly stateSizes: Array<{ at: number; bytes: number; buckets: number }> = [];
   public readonly rss: Array<{ at: number; kb: number; pid: number }> = [];
   private readonly brokenTasks = new Set<string>();
   private readonly clockSteps: Array<{ id: string; offsetMs: number }> = [];
@@ -302,7 +302,10 @@ export class ChaosWorld {
       const items = await ddb.send(new ScanCommand({ TableName: this.cluster.loop.loopConfig.table }));
       const service = (items.Items ?? []).find(i => i.state);
       // DynamoDB's item size: attribute names plus values (UTF-8 strings, numbers about their digits).
-      if (service) this.stateSizes.push({ at: Date.now(), bytes: itemBytes(service) });
+      if (service) {
+        const buckets = (JSON.parse(service.state.S ?? '{}').history ?? []).length;
+        this.stateSizes.push({ at: Date.now(), bytes: itemBytes(service), buckets });
+      }
     } catch {
       // a sample missed is not a finding
     } finally {

@@ -27,8 +27,8 @@ export interface SoakHistory {
   /** The loop's Ticks metric (EMF), as CloudWatch would store it, and the alarm on it as synthesized. */
   readonly ticksMetric: readonly DataPoint[];
   readonly stoppedTickingAlarm: AlarmDefinition;
-  /** The state item's size, sampled. */
-  readonly stateSizes: readonly { readonly at: number; readonly bytes: number }[];
+  /** The state item's size, and the recommendation buckets it holds, sampled. */
+  readonly stateSizes: readonly { readonly at: number; readonly bytes: number; readonly buckets: number }[];
   /** The controller process's resident memory, sampled (pid: a crash starts a new one). */
   readonly rss: readonly { readonly at: number; readonly kb: number; readonly pid: number }[];
 }
