@@ -13,8 +13,13 @@ import {
 
 const T0 = 1_800_000_000_000;
 const ALARM: AlarmDefinition = {
-  period: 60, statistic: 'Sum', comparisonOperator: 'LessThanThreshold', threshold: 1,
-  evaluationPeriods: 2, datapointsToAlarm: 2, treatMissingData: 'breaching',
+  period: 60,
+  statistic: 'Sum',
+  comparisonOperator: 'LessThanThreshold',
+  threshold: 1,
+  evaluationPeriods: 2,
+  datapointsToAlarm: 2,
+  treatMissingData: 'breaching',
 };
 
 function history(over: Partial<SoakHistory> = {}): SoakHistory {
@@ -37,8 +42,17 @@ function history(over: Partial<SoakHistory> = {}): SoakHistory {
 
 function tick(at: number, over: Partial<SoakTick> = {}): SoakTick {
   return {
-    runId: 'run-1', at: T0 + at, startedAt: T0 + at - 100, action: 'HOLD', desiredCount: 4, previousDesiredCount: 4,
-    recommendation: 4, failed: 0, draining: 0, starting: 0, ...over,
+    runId: 'run-1',
+    at: T0 + at,
+    startedAt: T0 + at - 100,
+    action: 'HOLD',
+    desiredCount: 4,
+    previousDesiredCount: 4,
+    recommendation: 4,
+    failed: 0,
+    draining: 0,
+    starting: 0,
+    ...over,
   };
 }
 
@@ -153,7 +167,8 @@ describe('the StoppedTicking alarm', () => {
     const missed = alarmsWouldFire(history({ endedAt: start + 9 * minute, ticksMetric: points, stoppedTickingAlarm: neverBreaching }));
     expect(missed.violations.length).toBeGreaterThan(0);
     const tooEager = { ...ALARM, threshold: 100 };
-    expect(alarmsWouldFire(history({ endedAt: start + 5 * minute, ticksMetric: points, stoppedTickingAlarm: tooEager })).violations.length).toBeGreaterThan(0);
+    const eager = alarmsWouldFire(history({ endedAt: start + 5 * minute, ticksMetric: points, stoppedTickingAlarm: tooEager }));
+    expect(eager.violations.length).toBeGreaterThan(0);
   });
 });
 

@@ -14,7 +14,7 @@ export interface LoadStep {
  */
 export function loadPlan(seed: number, durationMs: number, min: number, max: number): LoadStep[] {
   // Its own stream (the seed moved), so that the fault schedule and the load vary apart.
-  const draw = mulberry32(seed ^ 0x5eed);
+  const draw = mulberry32(seed + 0x5eed);
   const steps: LoadStep[] = [];
   let connections = min;
   for (let at = 0; at < durationMs;) {

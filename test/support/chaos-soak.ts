@@ -1,5 +1,5 @@
+import * as fs from 'fs';
 import { loadPlan } from './chaos-load-plan';
-import { bucketSeconds } from '../../src/controller/decide/recommendation-history';
 import { CHAOS_SERVICE, ChaosWorld } from './chaos-world';
 import { FAULT_KINDS, faultSchedule, overlaps } from './fault-schedule';
 import { SoakHistory } from './soak-history';
@@ -8,6 +8,7 @@ import {
   stateItemBounded, surgesActedOn, Violation,
 } from './soak-invariants';
 import { sleep } from './wait-for';
+import { bucketSeconds } from '../../src/controller/decide/recommendation-history';
 
 export interface ChaosSoakOptions {
   readonly seed: number;
@@ -69,8 +70,12 @@ export const RSS_WARMUP_MS = 10_000;
 export async function runChaosSoak(o: ChaosSoakOptions): Promise<ChaosSoakReport> {
   const log = o.log ?? (() => undefined);
   const faults = faultSchedule({
-    seed: o.seed, durationMs: o.soakMs, quietStartMs: 8_000, quietEndMs: 12_000,
-    meanSpacingMs: o.soakMs > 600_000 ? 15_000 : 5_000, longOutageMs: o.longOutageMs,
+    seed: o.seed,
+    durationMs: o.soakMs,
+    quietStartMs: 8_000,
+    quietEndMs: 12_000,
+    meanSpacingMs: o.soakMs > 600_000 ? 15_000 : 5_000,
+    longOutageMs: o.longOutageMs,
   });
   const plan = loadPlan(o.seed, o.soakMs, 5, CHAOS_SERVICE.maxTasks * 10 - 20);
   log(`seed ${o.seed}: ${faults.length} faults, ${plan.length} load phases over ${o.soakMs / 1000} s`);
@@ -91,6 +96,8 @@ export async function runChaosSoak(o: ChaosSoakOptions): Promise<ChaosSoakReport
     timers.forEach(t => clearTimeout(t));
     await Promise.all(injections);
     const history = world.history();
+    // The whole history, to look into a failing seed.
+    if (process.env.CHAOS_HISTORY) fs.writeFileSync(process.env.CHAOS_HISTORY, JSON.stringify(history));
     return report(o.seed, history, world.cluster.loop.runs.length);
   } finally {
     await world.stop();

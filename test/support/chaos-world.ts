@@ -5,8 +5,8 @@ import { breakSidecar, BrokenStatus } from './broken-sidecar';
 import { CfnResolver } from './cfn-resolver';
 import { EmulatedTask } from './ecs-emulator';
 import { emittedData, seriesKey } from './emf-records';
-import { Fault } from './fault-schedule';
 import { FaultProxy } from './fault-proxy';
+import { Fault } from './fault-schedule';
 import { LocalCluster, proxyPorts } from './local-cluster';
 import { InjectedFault, SoakHistory, SoakTick, StateWrite } from './soak-history';
 import { sleep } from './wait-for';
@@ -197,8 +197,8 @@ export class ChaosWorld {
         await sleep(f.durationMs);
         const seen = loop.scheduledStarts.length;
         loop.resumeSchedule();
-        // It ends when the next start is delivered.
-        await waitUntil(() => loop.scheduledStarts.slice(seen).some(s => s.delivered > 0), loop.schedulePeriodMs + 1000);
+        // It ends when the next start is delivered (a lost start after it makes the stop longer: it ends later).
+        await waitUntil(() => loop.scheduledStarts.slice(seen).some(s => s.delivered > 0), 10 * loop.schedulePeriodMs);
         const next = loop.scheduledStarts.slice(seen).find(s => s.delivered > 0);
         return void record(next?.at ?? Date.now(), true, true);
       }
@@ -349,7 +349,8 @@ function soakTick(t: any): SoakTick {
     desiredCount: t.desiredCount,
     previousDesiredCount: t.previousDesiredCount ?? t.desiredCount,
     // A tick that read no value (every scrape failed, nothing draining) measured nothing: its recommendation is minTasks, not a reading.
-    recommendation: t.error || t.recommendation === undefined || ((t.scraped ?? 0) - (t.failed ?? 0) <= 0 && !t.draining) ? undefined : t.recommendation,
+    recommendation: t.error || t.recommendation === undefined || ((t.scraped ?? 0) - (t.failed ?? 0) <= 0 && !t.draining)
+      ? undefined : t.recommendation,
     failed: t.failed ?? 0,
     draining: t.draining ?? 0,
     starting: t.starting ?? 0,

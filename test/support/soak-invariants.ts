@@ -38,7 +38,8 @@ export function scaleInOnlyWhenSafe(h: SoakHistory): CheckResult {
       && r.startedAt <= t.at && t.at - r.startedAt < h.config.scaleInWindowMs && r !== t);
     if (higher) {
       violations.push({
-        invariant, at: t.at,
+        invariant,
+        at: t.at,
         detail: `run ${t.runId} scaled in to ${t.desiredCount} ${t.at - higher.startedAt} ms after run ${higher.runId} recommended ${higher.recommendation} (window ${h.config.scaleInWindowMs} ms)`,
       });
     }
@@ -148,7 +149,8 @@ export function surgesActedOn(h: SoakHistory): ReactionResult {
     }
     checks++;
     violations.push({
-      invariant, at: t.at,
+      invariant,
+      at: t.at,
       detail: `run ${t.runId}'s tick saw ${t.recommendation} tasks needed with ${t.previousDesiredCount} desired; no UpdateService above it by ${deadline} (2 ticks later)`,
     });
     coveredUntil = i + 2;
@@ -265,7 +267,9 @@ export function stateItemBounded(h: SoakHistory, maxBytes: number, maxBuckets: n
  * instance are left out (a cold start loads the bundle and grows to its working size: that is
  * not growth), as are instances too short-lived to have a warm sample.
  */
-export function memoryFlat(h: SoakHistory, toleranceKb: number, warmupMs: number): CheckResult & { readonly earlyKb: number; readonly lateKb: number } {
+export function memoryFlat(
+  h: SoakHistory, toleranceKb: number, warmupMs: number,
+): CheckResult & { readonly earlyKb: number; readonly lateKb: number } {
   const invariant = 'controller memory does not grow';
   const firstSeen = new Map<number, number>();
   h.rss.forEach(s => firstSeen.set(s.pid, Math.min(firstSeen.get(s.pid) ?? s.at, s.at)));
