@@ -77,8 +77,12 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
     throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
   }
   // On a whole second: Step Functions' Wait reads a timestamp to the second (it drops the
-  // milliseconds), so a run's ticks fall on whole seconds one interval apart.
-  const nextTickAt = new Date(Math.floor((started + loop.intervalSeconds * 1000) / 1000) * 1000).toISOString();
+  // milliseconds), so a run's ticks fall on whole seconds one interval apart. On Step Functions'
+  // clock (when the tick's state was entered), which the Wait reads: a function whose clock
+  // steps ahead by seconds would otherwise delay every next tick by as much.
+  const entered = Date.parse(event?.tickEnteredAt ?? '');
+  const began = Number.isNaN(entered) ? started : entered;
+  const nextTickAt = new Date(Math.floor((began + loop.intervalSeconds * 1000) / 1000) * 1000).toISOString();
   const end = (reason: string, goOn: boolean, services = 0, acted = 0, failed = 0): LoopTickResult =>
     ({ continue: goOn, nextTickAt, reason, services, acted, failed });
   const deadline = runStartedAt + loop.runSeconds * 1000;

@@ -85,3 +85,31 @@ test('a service listed twice is left out, every copy, with a reason; the others 
   ]);
   expect(reports.find(r => r.name === 'services[1]')?.report?.result.action).toBe('HOLD');
 });
+
+test('the next tick is named on Step Functions\' clock (the tick state\'s entry), not on a function clock that stepped ahead', async () => {
+  // Found by the chaos soak: a function whose clock ran 3 s ahead named the next tick 3 s late
+  // by the Wait's clock, a gap of 4 intervals.
+  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 2, runningCount: 2, pendingCount: 0 }] });
+  const loop = loopOf(['s']);
+  const deps = {
+    clientsFor: () => ({ ecs, sns: () => new SNSClient(region), sqs: () => new SQSClient(region) }),
+    lease: new LoopLease(ddb, 't', 'loop#l'),
+    registry: new ServiceRegistry(loop),
+    memories: new ServiceMemories(ddb),
+    scrape: async () => [],
+    report: () => undefined,
+  };
+  const enteredAt = Date.now();
+  const realNow = Date.now;
+  const ahead = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_000);
+  try {
+    const event = { runId: 'r', runStartedAt: new Date(enteredAt - 5_000).toISOString() };
+    const result = await runLoopTick(loop, { ...event, tickEnteredAt: new Date(enteredAt).toISOString() }, deps);
+    expect(Date.parse(result.nextTickAt)).toBe(Math.floor((enteredAt + 1000) / 1000) * 1000);
+    // Without the entry time (an older state machine), the function's clock is all it has.
+    const legacy = await runLoopTick(loop, event, deps);
+    expect(Date.parse(legacy.nextTickAt)).toBeGreaterThanOrEqual(Math.floor((enteredAt + 4000) / 1000) * 1000);
+  } finally {
+    ahead.mockRestore();
+  }
+});

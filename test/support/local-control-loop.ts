@@ -285,7 +285,11 @@ export class LocalControlLoop {
       context: {
         Execution: { Name: name, StartTime: new Date(startedAt).toISOString(), Input: input as any },
         StateMachine: { Id: this.stateMachineArn, Name: 'fast-autoscaler-local' },
-      },
+        // aws-local-stepfunctions has no State in its context object: read when a state's
+        // parameters are, on entering it, this is its EnteredTime (on this machine's clock, as
+        // the executor's Wait reads it).
+        State: { get EnteredTime() { return new Date().toISOString(); } },
+      } as any,
       overrides: {
         taskResourceLocalHandlers: {
           [StateNames.TICK]: payload => this.tick(payload) as Promise<any>,
