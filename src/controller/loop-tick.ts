@@ -64,6 +64,23 @@ export function loopCutoffMs(intervalSeconds: number): number {
 }
 
 /**
+ * The loop's clock, for what a tick names and remembers (the next tick's time, the scale-in
+ * window, a peer's action, the run's deadline): Step Functions' own, the clock its Wait reads
+ * and every run and instance shares, as the tick's state entry (`tickEnteredAt`) plus the time
+ * since on this instance's monotonic clock. The function's wall clock may stand seconds apart
+ * from it and step: a recommendation remembered 3 s early, or a window judged 3 s late, would
+ * unlock a scale-in 3 s too soon. (It runs behind Step Functions' by the invocation's latency,
+ * milliseconds: two ticks' times differ from the truth by the difference of two such latencies.)
+ * Without the entry time (an older definition), the wall clock.
+ */
+export function loopClock(tickEnteredAt: string | undefined): () => number {
+  const entered = Date.parse(tickEnteredAt ?? '');
+  if (Number.isNaN(entered)) return Date.now;
+  const since = performance.now();
+  return () => entered + (performance.now() - since);
+}
+
+/**
  * One tick of the loop: claim the loop's lease, then tick every service at once, each on its
  * own (discover, read, decide, remember, scale, notify). One service's failure, slowness or
  * size never delays, blocks or changes another's tick: each runs in its own promise with its
@@ -80,14 +97,14 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
   // milliseconds), so a run's ticks fall on whole seconds one interval apart. On Step Functions'
   // clock (when the tick's state was entered), which the Wait reads: a function whose clock
   // steps ahead by seconds would otherwise delay every next tick by as much.
-  const entered = Date.parse(event?.tickEnteredAt ?? '');
-  const began = Number.isNaN(entered) ? started : entered;
+  const clock = loopClock(event?.tickEnteredAt);
+  const began = clock();
   const nextTickAt = new Date(Math.floor((began + loop.intervalSeconds * 1000) / 1000) * 1000).toISOString();
   const end = (reason: string, goOn: boolean, services = 0, acted = 0, failed = 0): LoopTickResult =>
     ({ continue: goOn, nextTickAt, reason, services, acted, failed });
   const deadline = runStartedAt + loop.runSeconds * 1000;
-  if (started >= deadline) return end('the run reached its deadline', false);
-  const goOn = started + loop.intervalSeconds * 1000 < deadline;
+  if (began >= deadline) return end('the run reached its deadline', false);
+  const goOn = began + loop.intervalSeconds * 1000 < deadline;
   const cutoffAt = started + loopCutoffMs(loop.intervalSeconds);
   const cutoff = AbortSignal.timeout(cutoffAt - started);
 
@@ -115,7 +132,7 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
       continue;
     }
     keys.add(key);
-    pipelines.push(tickService(s, event, deps, cutoffAt, share));
+    pipelines.push(tickService(s, event, deps, cutoffAt, share, clock));
   }
   deps.memories.keepOnly(keys);
 
@@ -132,6 +149,7 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
 /** One service's whole tick: its own memory, its own errors, its own scale call and notification. */
 async function tickService(
   s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number, share: number,
+  clock: () => number,
 ): Promise<ServiceTick> {
   const { config } = s;
   const memory = deps.memories.of(config);
@@ -148,7 +166,7 @@ async function tickService(
       store: memory.store,
       // One pool of sockets for the whole loop.
       scrape: (targets, o) => deps.scrape(targets, { ...o, concurrency: Math.min(o.concurrency, share), slots: deps.scrapeSlots }),
-      now: Date.now,
+      now: clock,
       counters: memory.counters,
       catalog: memory.catalog,
       loadHistory: memory.loadHistory,

@@ -113,3 +113,32 @@ test('the next tick is named on Step Functions\' clock (the tick state\'s entry)
     ahead.mockRestore();
   }
 });
+
+test('what a tick remembers is timed on Step Functions\' clock, not on a function clock that stepped', async () => {
+  // A recommendation remembered on a clock 3 s behind would leave the scale-in window 3 s early;
+  // an action timed 3 s ahead would bind peers 3 s too long (chaos soak, clock steps).
+  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 1, pendingCount: 0 }] });
+  const loop = loopOf(['s']);
+  const enteredAt = Date.now();
+  const realNow = Date.now;
+  const behind = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_000);
+  try {
+    const result = await runLoopTick(loop, {
+      runId: 'r', runStartedAt: new Date(enteredAt - 5_000).toISOString(), tickEnteredAt: new Date(enteredAt).toISOString(),
+    }, {
+      clientsFor: () => ({ ecs, sns: () => new SNSClient(region), sqs: () => new SQSClient(region) }),
+      lease: new LoopLease(ddb, 't', 'loop#l'),
+      registry: new ServiceRegistry(loop),
+      memories: new ServiceMemories(ddb),
+      scrape: async () => [],
+      report: () => undefined,
+    });
+    expect(result).toMatchObject({ acted: 1 });
+  } finally {
+    behind.mockRestore();
+  }
+  const saved = ddbMock.commandCalls(PutItemCommand).map(c => c.args[0].input.Item?.state?.S).filter(Boolean);
+  const at = JSON.parse(saved[saved.length - 1]!).lastAction.at;
+  expect(at).toBeGreaterThanOrEqual(enteredAt);
+  expect(at - enteredAt).toBeLessThan(500);
+});

@@ -8,9 +8,9 @@ export interface LoadStep {
 }
 
 /**
- * The soak's load, seeded: phases of 6 to 15 s, each a surge (the load multiplied by 1.5 to
- * 3), a plateau, or a fall (to a third to two thirds), between `min` and `max` connections.
- * Surges come as often as falls and plateaus together, so that scale-outs are many.
+ * The soak's load, seeded: phases of 5 to 12 s, each a surge (the load multiplied by 1.5 to
+ * 3), a plateau, or a fall (to a fifth to a half), between `min` and `max` connections. Surges
+ * and deep falls come often, so that scale-outs and scale-ins (after the 10 s window) are many.
  */
 export function loadPlan(seed: number, durationMs: number, min: number, max: number): LoadStep[] {
   // Its own stream (the seed moved), so that the fault schedule and the load vary apart.
@@ -19,11 +19,11 @@ export function loadPlan(seed: number, durationMs: number, min: number, max: num
   let connections = min;
   for (let at = 0; at < durationMs;) {
     const r = draw();
-    const phase = r < 0.5 ? 'surge' : r < 0.75 ? 'plateau' : 'fall';
+    const phase = r < 0.45 ? 'surge' : r < 0.65 ? 'plateau' : 'fall';
     if (phase === 'surge') connections = Math.min(max, Math.round(Math.max(connections, 4) * (1.5 + 1.5 * draw())));
-    if (phase === 'fall') connections = Math.max(min, Math.round(connections * (1 / 3 + draw() / 3)));
+    if (phase === 'fall') connections = Math.max(min, Math.round(connections * (0.2 + 0.3 * draw())));
     steps.push({ atMs: at, connections, phase });
-    at += Math.round(6_000 + 9_000 * draw());
+    at += Math.round(5_000 + 7_000 * draw());
   }
   return steps;
 }
