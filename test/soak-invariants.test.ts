@@ -102,6 +102,12 @@ describe('one action per state version', () => {
     expect(oneActionPerStateVersion(history({ ticks: [acting, other], stateWrites: [write] })).violations).toHaveLength(1);
   });
 
+  test('a write that only carries an earlier action along backs no new one', () => {
+    const carried = { ...write, at: T0 + 1500, expectedVersion: 4 };
+    const again = tick(2000, { action: 'SCALE_OUT', desiredCount: 6, scaled: true });
+    expect(oneActionPerStateVersion(history({ ticks: [acting, again], stateWrites: [write, carried] })).violations).toHaveLength(1);
+  });
+
   test('two successful writes over one version are caught', () => {
     const second = { ...write, at: T0 + 960, lastAction: { ...write.lastAction, runId: 'run-2' } };
     expect(oneActionPerStateVersion(history({ stateWrites: [write, second] })).violations).toHaveLength(1);

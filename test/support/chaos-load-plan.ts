@@ -8,9 +8,9 @@ export interface LoadStep {
 }
 
 /**
- * The soak's load, seeded: phases of 5 to 12 s, each a surge (the load multiplied by 1.5 to
- * 3), a plateau, or a fall (to a fifth to a half), between `min` and `max` connections. Surges
- * and deep falls come often, so that scale-outs and scale-ins (after the 10 s window) are many.
+ * The soak's load, seeded: phases of 5 to 12 s, each a surge (from 30% to all of the way up
+ * to `max`), a plateau, or a fall (at least halfway down to `min`). Swings are wide on purpose
+ * (a multiplicative walk would hover near `min`), so that scale-outs and scale-ins are many.
  */
 export function loadPlan(seed: number, durationMs: number, min: number, max: number): LoadStep[] {
   // Its own stream (the seed moved), so that the fault schedule and the load vary apart.
@@ -20,8 +20,8 @@ export function loadPlan(seed: number, durationMs: number, min: number, max: num
   for (let at = 0; at < durationMs;) {
     const r = draw();
     const phase = r < 0.45 ? 'surge' : r < 0.65 ? 'plateau' : 'fall';
-    if (phase === 'surge') connections = Math.min(max, Math.round(Math.max(connections, 4) * (1.5 + 1.5 * draw())));
-    if (phase === 'fall') connections = Math.max(min, Math.round(connections * (0.2 + 0.3 * draw())));
+    if (phase === 'surge') connections = Math.round(connections + (max - connections) * (0.3 + 0.7 * draw()));
+    if (phase === 'fall') connections = Math.round(min + (connections - min) * 0.5 * draw());
     steps.push({ atMs: at, connections, phase });
     at += Math.round(5_000 + 7_000 * draw());
   }

@@ -77,7 +77,8 @@ export async function runChaosSoak(o: ChaosSoakOptions): Promise<ChaosSoakReport
     meanSpacingMs: o.soakMs > 600_000 ? 15_000 : 5_000,
     longOutageMs: o.longOutageMs,
   });
-  const plan = loadPlan(o.seed, o.soakMs, 5, CHAOS_SERVICE.maxTasks * 10 - 20);
+  // Up to a little over what maxTasks serves: the surge check must also hold at the cap.
+  const plan = loadPlan(o.seed, o.soakMs, 5, CHAOS_SERVICE.maxTasks * 10 + 10);
   log(`seed ${o.seed}: ${faults.length} faults, ${plan.length} load phases over ${o.soakMs / 1000} s`);
   const world = await ChaosWorld.start(o.timeScale);
   try {

@@ -80,10 +80,12 @@ export function oneActionPerStateVersion(h: SoakHistory): CheckResult {
       violations.push({ invariant, at: w.at, detail: `two writes succeeded over version ${w.expectedVersion}` });
     }
   }
+  // The writes that recorded a new action (later writes carry the same last action along).
+  const actionWrites = ok.filter((w, i) => w.lastAction && (i === 0 || ok[i - 1].lastAction?.at !== w.lastAction.at));
   const used = new Set<typeof ok[number]>();
   for (const t of h.ticks.filter(x => x.action !== 'HOLD' && x.scaled !== undefined)) {
     checks++;
-    const backing = ok.find(w => !used.has(w) && w.at <= t.at && w.lastAction?.runId === t.runId
+    const backing = actionWrites.find(w => !used.has(w) && w.at <= t.at && w.lastAction?.runId === t.runId
       && w.lastAction.action === t.action && w.lastAction.to === t.desiredCount);
     if (!backing) {
       violations.push({ invariant, at: t.at, detail: `run ${t.runId} acted (${t.action} to ${t.desiredCount}) without a state write of its own` });
