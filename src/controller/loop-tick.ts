@@ -1,4 +1,5 @@
 import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './act/service-actions';
+import { isTransientAwsError } from './call-limits';
 import { ControllerConfig } from './controller-config';
 import { LoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
@@ -63,6 +64,24 @@ export function loopCutoffMs(intervalSeconds: number): number {
   return Math.max(700, intervalSeconds * 1000 - 300);
 }
 
+/** The promise's outcome, or an AbortError as soon as `signal` aborts (the promise's own outcome is then dropped). */
+function byCutoff<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) promise.catch(() => undefined);
+  return signal.aborted
+    ? Promise.reject(Object.assign(new Error('the tick\'s cutoff passed'), { name: 'AbortError' }))
+    : new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        promise.catch(() => undefined);
+        reject(Object.assign(new Error('the tick\'s cutoff passed'), { name: 'AbortError' }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+
+/** The reason of a tick held because the loop's lease could not be read or written. */
+export const LEASE_UNAVAILABLE = 'the loop\'s lease could not be read or written';
+
 /**
  * The loop's clock, for what a tick names and remembers (the next tick's time, the scale-in
  * window, a peer's action, the run's deadline): Step Functions' own, the clock its Wait reads
@@ -108,8 +127,18 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
   const cutoffAt = started + loopCutoffMs(loop.intervalSeconds);
   const cutoff = AbortSignal.timeout(cutoffAt - started);
 
-  // The newest run drives the loop; an older one ends itself.
-  const claim = await deps.lease.claim({ runId: event.runId, startedAt: runStartedAt }, cutoff);
+  // The newest run drives the loop; an older one ends itself. A lease DynamoDB could not read or
+  // write for now (throttled, failing, slow past the cutoff) holds this tick and keeps the beat:
+  // failing it would add the state machine's whole wait after a failure to the time it took,
+  // a gap of over two intervals (found by the chaos soak: 2,006 ms at 1 s, a throttled write).
+  let claim: Awaited<ReturnType<LoopLease['claim']>>;
+  try {
+    // By the cutoff, whatever the SDK's retries do (its backoff between attempts outlasts an abort).
+    claim = await byCutoff(deps.lease.claim({ runId: event.runId, startedAt: runStartedAt }, cutoff), cutoff);
+  } catch (err) {
+    if (!isTransientAwsError(err)) throw err;
+    return end(`${LEASE_UNAVAILABLE}: ${(err as Error).name}: ${(err as Error).message}`, goOn);
+  }
   if (!claim.held) return end(`run ${claim.by} (newer) drives the loop`, false);
   const { services, stale } = await deps.registry.services(cutoff);
 

@@ -142,3 +142,30 @@ test('what a tick remembers is timed on Step Functions\' clock, not on a functio
   expect(at).toBeGreaterThanOrEqual(enteredAt);
   expect(at - enteredAt).toBeLessThan(500);
 });
+
+test('a lease DynamoDB cannot give now holds the tick on the beat; an error no retry cures still fails it', async () => {
+  // Found by the chaos soak: a throttled lease write failed the tick, and the state machine's
+  // wait after a failure came on top of it (2,006 ms between ticks at 1 s).
+  const loop = loopOf(['s']);
+  const deps = {
+    clientsFor: () => ({ ecs, sns: () => new SNSClient(region), sqs: () => new SQSClient(region) }),
+    lease: new LoopLease(ddb, 't', 'loop#l'),
+    registry: new ServiceRegistry(loop),
+    memories: new ServiceMemories(ddb),
+    scrape: async () => [],
+    report: () => undefined,
+  };
+  const enteredAt = Date.now();
+  const event = { runId: 'r', runStartedAt: new Date(enteredAt - 5_000).toISOString(), tickEnteredAt: new Date(enteredAt).toISOString() };
+  ddbMock.on(PutItemCommand).rejects(Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' }));
+  const held = await runLoopTick(loop, event, deps);
+  expect(held).toMatchObject({ continue: true, services: 0, reason: expect.stringMatching(/^the loop's lease could not be read or written/) });
+  expect(Date.parse(held.nextTickAt)).toBe(Math.floor((enteredAt + 1000) / 1000) * 1000);
+  // A lease read that hangs: held by the cutoff, not after it.
+  ddbMock.on(GetItemCommand).callsFake(() => new Promise(() => undefined));
+  const started = Date.now();
+  await expect(runLoopTick(loop, event, deps)).resolves.toMatchObject({ continue: true, services: 0 });
+  expect(Date.now() - started).toBeLessThan(1000);
+  ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+  await expect(runLoopTick(loop, event, deps)).rejects.toThrow('denied');
+});
