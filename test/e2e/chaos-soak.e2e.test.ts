@@ -20,5 +20,6 @@ test(`seed ${seed}: faults at random, and no invariant breaks`, async () => {
   expect(Object.entries(report.faultsByKind).filter(([, n]) => n === 0)).toEqual([]);
   expect(report.overlaps).toBeGreaterThan(0);
   expect(report.actions).toBeGreaterThan(0);
+  expect(report.checks['a surge is acted on within 2 ticks']).toBeGreaterThan(0);
   expect(report.violations.map(v => `[${v.invariant}] ${v.detail}`)).toEqual([]);
 }, soakMs + 90_000);
