@@ -38,6 +38,12 @@ export function tickBudgetMs(config: ControllerConfig): number {
   return Math.max(3000, config.intervalSeconds * 1500);
 }
 
+/**
+ * DynamoDB's throttling errors ("Error handling with DynamoDB": ProvisionedThroughputExceeded,
+ * RequestLimitExceeded, ThrottlingException), which its model does not mark retryable.
+ */
+const DYNAMODB_THROTTLING = new Set(['ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
+
 /** Errors of the network itself, which pass as the next tick's calls go out. */
 const NETWORK_ERRORS = new Set(['AbortError', 'TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
 
@@ -48,5 +54,6 @@ const NETWORK_ERRORS = new Set(['AbortError', 'TimeoutError', 'RequestTimeout', 
 export function isTransientAwsError(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
   return e?.name === 'ThrottlingException' || e?.name === 'ServerException' || e?.$fault === 'server' || !!e?.$retryable
+    || DYNAMODB_THROTTLING.has(e?.name ?? '')
     || NETWORK_ERRORS.has(e?.name ?? '') || NETWORK_ERRORS.has(e?.code ?? '');
 }

@@ -1,4 +1,5 @@
 import { CallOutcome, notifyTimeoutMs, publishNotification, updateDesiredCount } from './act/service-actions';
+import { isTransientAwsError } from './call-limits';
 import { ControllerConfig } from './controller-config';
 import { LoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
@@ -63,6 +64,41 @@ export function loopCutoffMs(intervalSeconds: number): number {
   return Math.max(700, intervalSeconds * 1000 - 300);
 }
 
+/** The promise's outcome, or an AbortError as soon as `signal` aborts (the promise's own outcome is then dropped). */
+function byCutoff<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) promise.catch(() => undefined);
+  return signal.aborted
+    ? Promise.reject(Object.assign(new Error('the tick\'s cutoff passed'), { name: 'AbortError' }))
+    : new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        promise.catch(() => undefined);
+        reject(Object.assign(new Error('the tick\'s cutoff passed'), { name: 'AbortError' }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+
+/** The reason of a tick held because the loop's lease could not be read or written. */
+export const LEASE_UNAVAILABLE = 'the loop\'s lease could not be read or written';
+
+/**
+ * The loop's clock, for what a tick names and remembers (the next tick's time, the scale-in
+ * window, a peer's action, the run's deadline): Step Functions' own, the clock its Wait reads
+ * and every run and instance shares, as the tick's state entry (`tickEnteredAt`) plus the time
+ * since on this instance's monotonic clock. The function's wall clock may stand seconds apart
+ * from it and step: a recommendation remembered 3 s early, or a window judged 3 s late, would
+ * unlock a scale-in 3 s too soon. (It runs behind Step Functions' by the invocation's latency,
+ * milliseconds: two ticks' times differ from the truth by the difference of two such latencies.)
+ * Without the entry time (an older definition), the wall clock.
+ */
+export function loopClock(tickEnteredAt: string | undefined): () => number {
+  const entered = Date.parse(tickEnteredAt ?? '');
+  if (Number.isNaN(entered)) return Date.now;
+  const since = performance.now();
+  return () => entered + (performance.now() - since);
+}
+
 /**
  * One tick of the loop: claim the loop's lease, then tick every service at once, each on its
  * own (discover, read, decide, remember, scale, notify). One service's failure, slowness or
@@ -77,18 +113,32 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
     throw new Error(`tick input must carry runId and an ISO runStartedAt, got ${JSON.stringify(event)}`);
   }
   // On a whole second: Step Functions' Wait reads a timestamp to the second (it drops the
-  // milliseconds), so a run's ticks fall on whole seconds one interval apart.
-  const nextTickAt = new Date(Math.floor((started + loop.intervalSeconds * 1000) / 1000) * 1000).toISOString();
+  // milliseconds), so a run's ticks fall on whole seconds one interval apart. On Step Functions'
+  // clock (when the tick's state was entered), which the Wait reads: a function whose clock
+  // steps ahead by seconds would otherwise delay every next tick by as much.
+  const clock = loopClock(event?.tickEnteredAt);
+  const began = clock();
+  const nextTickAt = new Date(Math.floor((began + loop.intervalSeconds * 1000) / 1000) * 1000).toISOString();
   const end = (reason: string, goOn: boolean, services = 0, acted = 0, failed = 0): LoopTickResult =>
     ({ continue: goOn, nextTickAt, reason, services, acted, failed });
   const deadline = runStartedAt + loop.runSeconds * 1000;
-  if (started >= deadline) return end('the run reached its deadline', false);
-  const goOn = started + loop.intervalSeconds * 1000 < deadline;
+  if (began >= deadline) return end('the run reached its deadline', false);
+  const goOn = began + loop.intervalSeconds * 1000 < deadline;
   const cutoffAt = started + loopCutoffMs(loop.intervalSeconds);
   const cutoff = AbortSignal.timeout(cutoffAt - started);
 
-  // The newest run drives the loop; an older one ends itself.
-  const claim = await deps.lease.claim({ runId: event.runId, startedAt: runStartedAt }, cutoff);
+  // The newest run drives the loop; an older one ends itself. A lease DynamoDB could not read or
+  // write for now (throttled, failing, slow past the cutoff) holds this tick and keeps the beat:
+  // failing it would add the state machine's whole wait after a failure to the time it took,
+  // a gap of over two intervals (found by the chaos soak: 2,006 ms at 1 s, a throttled write).
+  let claim: Awaited<ReturnType<LoopLease['claim']>>;
+  try {
+    // By the cutoff, whatever the SDK's retries do (its backoff between attempts outlasts an abort).
+    claim = await byCutoff(deps.lease.claim({ runId: event.runId, startedAt: runStartedAt }, cutoff), cutoff);
+  } catch (err) {
+    if (!isTransientAwsError(err)) throw err;
+    return end(`${LEASE_UNAVAILABLE}: ${(err as Error).name}: ${(err as Error).message}`, goOn);
+  }
   if (!claim.held) return end(`run ${claim.by} (newer) drives the loop`, false);
   const { services, stale } = await deps.registry.services(cutoff);
 
@@ -111,7 +161,7 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
       continue;
     }
     keys.add(key);
-    pipelines.push(tickService(s, event, deps, cutoffAt, share));
+    pipelines.push(tickService(s, event, deps, cutoffAt, share, clock));
   }
   deps.memories.keepOnly(keys);
 
@@ -128,6 +178,7 @@ export async function runLoopTick(loop: LoopConfig, event: LoopTickEvent, deps: 
 /** One service's whole tick: its own memory, its own errors, its own scale call and notification. */
 async function tickService(
   s: { name: string; config: ControllerConfig }, event: LoopTickEvent, deps: LoopDeps, cutoffAt: number, share: number,
+  clock: () => number,
 ): Promise<ServiceTick> {
   const { config } = s;
   const memory = deps.memories.of(config);
@@ -144,7 +195,7 @@ async function tickService(
       store: memory.store,
       // One pool of sockets for the whole loop.
       scrape: (targets, o) => deps.scrape(targets, { ...o, concurrency: Math.min(o.concurrency, share), slots: deps.scrapeSlots }),
-      now: Date.now,
+      now: clock,
       counters: memory.counters,
       catalog: memory.catalog,
       loadHistory: memory.loadHistory,

@@ -10,6 +10,13 @@ export interface TickEvent {
   readonly runId: string;
   /** The execution's start, ISO 8601. */
   readonly runStartedAt: string;
+  /**
+   * When this tick's state was entered, ISO 8601 (`$$.State.EnteredTime`), by Step Functions'
+   * clock: the clock its Wait reads the next tick's time with. The function's own clock may
+   * stand seconds apart; naming the next tick on it would stretch (or shrink) the loop's period
+   * by that much. @default - the function's clock (events from before this field)
+   */
+  readonly tickEnteredAt?: string;
 }
 
 /**

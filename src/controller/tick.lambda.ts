@@ -7,7 +7,7 @@ import { awsClientTimeouts, ecsCallTimeoutMs } from './call-limits';
 import { DIMENSION_LOOP, LOOP_TICKS, METRIC_NAMESPACE } from './controller-metrics';
 import { DEFAULT_METRICS_FLUSH_SECONDS, LOOP_CONFIG_ENV, parseLoopConfig, serviceKeyOf } from './loop-config';
 import { LoopLease } from './loop-lease';
-import { LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
+import { LEASE_UNAVAILABLE, LoopTickEvent, LoopTickResult, runLoopTick, ServiceTick } from './loop-tick';
 import { SCRAPE_CONCURRENCY, ScrapeSlots } from './read/scrape-slots';
 import { scrapeAll } from './read/scraper';
 import { ClientsByRole } from './service-clients';
@@ -62,7 +62,8 @@ export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
     scrapeSlots,
     report,
   });
-  if (loopMetrics && !/drives the loop|deadline/.test(result.reason)) {
+  // A tick that ran: not one that ended (a newer run, the deadline) or held without the lease.
+  if (loopMetrics && !/drives the loop|deadline/.test(result.reason) && !result.reason.startsWith(LEASE_UNAVAILABLE)) {
     loopMetrics.addMetric(LOOP_TICKS, MetricUnit.Count, 1);
     if (Date.now() - loopFlushedAt >= flushMs) {
       loopMetrics.publishStoredMetrics();

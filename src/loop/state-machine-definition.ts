@@ -50,6 +50,8 @@ export function controlLoopDefinition(scope: Construct, props: ControlLoopDefini
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.stringAt('$$.Execution.Name'),
       runStartedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+      // Step Functions' clock, which the next tick's Wait reads (the function's may differ).
+      tickEnteredAt: sfn.JsonPath.stringAt('$$.State.EnteredTime'),
     }),
     payloadResponseOnly: true,
     resultPath: '$.tick',

@@ -85,3 +85,87 @@ test('a service listed twice is left out, every copy, with a reason; the others 
   ]);
   expect(reports.find(r => r.name === 'services[1]')?.report?.result.action).toBe('HOLD');
 });
+
+test('the next tick is named on Step Functions\' clock (the tick state\'s entry), not on a function clock that stepped ahead', async () => {
+  // Found by the chaos soak: a function whose clock ran 3 s ahead named the next tick 3 s late
+  // by the Wait's clock, a gap of 4 intervals.
+  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 2, runningCount: 2, pendingCount: 0 }] });
+  const loop = loopOf(['s']);
+  const deps = {
+    clientsFor: () => ({ ecs, sns: () => new SNSClient(region), sqs: () => new SQSClient(region) }),
+    lease: new LoopLease(ddb, 't', 'loop#l'),
+    registry: new ServiceRegistry(loop),
+    memories: new ServiceMemories(ddb),
+    scrape: async () => [],
+    report: () => undefined,
+  };
+  const enteredAt = Date.now();
+  const realNow = Date.now;
+  const ahead = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_000);
+  try {
+    const event = { runId: 'r', runStartedAt: new Date(enteredAt - 5_000).toISOString() };
+    const result = await runLoopTick(loop, { ...event, tickEnteredAt: new Date(enteredAt).toISOString() }, deps);
+    expect(Date.parse(result.nextTickAt)).toBe(Math.floor((enteredAt + 1000) / 1000) * 1000);
+    // Without the entry time (an older state machine), the function's clock is all it has.
+    const legacy = await runLoopTick(loop, event, deps);
+    expect(Date.parse(legacy.nextTickAt)).toBeGreaterThanOrEqual(Math.floor((enteredAt + 4000) / 1000) * 1000);
+  } finally {
+    ahead.mockRestore();
+  }
+});
+
+test('what a tick remembers is timed on Step Functions\' clock, not on a function clock that stepped', async () => {
+  // A recommendation remembered on a clock 3 s behind would leave the scale-in window 3 s early;
+  // an action timed 3 s ahead would bind peers 3 s too long (chaos soak, clock steps).
+  ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: 'ACTIVE', desiredCount: 1, runningCount: 1, pendingCount: 0 }] });
+  const loop = loopOf(['s']);
+  const enteredAt = Date.now();
+  const realNow = Date.now;
+  const behind = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_000);
+  try {
+    const result = await runLoopTick(loop, {
+      runId: 'r', runStartedAt: new Date(enteredAt - 5_000).toISOString(), tickEnteredAt: new Date(enteredAt).toISOString(),
+    }, {
+      clientsFor: () => ({ ecs, sns: () => new SNSClient(region), sqs: () => new SQSClient(region) }),
+      lease: new LoopLease(ddb, 't', 'loop#l'),
+      registry: new ServiceRegistry(loop),
+      memories: new ServiceMemories(ddb),
+      scrape: async () => [],
+      report: () => undefined,
+    });
+    expect(result).toMatchObject({ acted: 1 });
+  } finally {
+    behind.mockRestore();
+  }
+  const saved = ddbMock.commandCalls(PutItemCommand).map(c => c.args[0].input.Item?.state?.S).filter(Boolean);
+  const at = JSON.parse(saved[saved.length - 1]!).lastAction.at;
+  expect(at).toBeGreaterThanOrEqual(enteredAt);
+  expect(at - enteredAt).toBeLessThan(500);
+});
+
+test('a lease DynamoDB cannot give now holds the tick on the beat; an error no retry cures still fails it', async () => {
+  // Found by the chaos soak: a throttled lease write failed the tick, and the state machine's
+  // wait after a failure came on top of it (2,006 ms between ticks at 1 s).
+  const loop = loopOf(['s']);
+  const deps = {
+    clientsFor: () => ({ ecs, sns: () => new SNSClient(region), sqs: () => new SQSClient(region) }),
+    lease: new LoopLease(ddb, 't', 'loop#l'),
+    registry: new ServiceRegistry(loop),
+    memories: new ServiceMemories(ddb),
+    scrape: async () => [],
+    report: () => undefined,
+  };
+  const enteredAt = Date.now();
+  const event = { runId: 'r', runStartedAt: new Date(enteredAt - 5_000).toISOString(), tickEnteredAt: new Date(enteredAt).toISOString() };
+  ddbMock.on(PutItemCommand).rejects(Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' }));
+  const held = await runLoopTick(loop, event, deps);
+  expect(held).toMatchObject({ continue: true, services: 0, reason: expect.stringMatching(/^the loop's lease could not be read or written/) });
+  expect(Date.parse(held.nextTickAt)).toBe(Math.floor((enteredAt + 1000) / 1000) * 1000);
+  // A lease read that hangs: held by the cutoff, not after it.
+  ddbMock.on(GetItemCommand).callsFake(() => new Promise(() => undefined));
+  const started = Date.now();
+  await expect(runLoopTick(loop, event, deps)).resolves.toMatchObject({ continue: true, services: 0 });
+  expect(Date.now() - started).toBeLessThan(1000);
+  ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+  await expect(runLoopTick(loop, event, deps)).rejects.toThrow('denied');
+});

@@ -1,8 +1,8 @@
 import * as http from 'http';
-import * as net from 'net';
 import { Duration } from 'aws-cdk-lib';
 import { ScalingMetric, ScalingPolicy } from '../../src';
 import { scrapeOne } from '../../src/controller/read/scraper';
+import { breakSidecar } from '../support/broken-sidecar';
 import { EmulatedTask } from '../support/ecs-emulator';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
@@ -51,18 +51,7 @@ async function holdRequests(c: LocalCluster, task: EmulatedTask, n: number): Pro
 
 /** Replaces a task's sidecar with a status port that accepts and never answers: a saturated task. */
 async function hangSidecar(c: LocalCluster, task: EmulatedTask): Promise<void> {
-  await c.ecs.killSidecar(task);
-  const { statusPort } = proxyPorts(c.template);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer(socket => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>(resolve => server.listen(statusPort, task.address, resolve));
-  cleanups.push(() => new Promise<void>(resolve => {
-    sockets.forEach(s => s.destroy());
-    server.close(() => resolve());
-  }));
+  cleanups.push(await breakSidecar(c.ecs, task, proxyPorts(c.template).statusPort, 'hang'));
 }
 
 test('item 1: most scrapes time out, the tasks that answer already ask for more: scale out on the lower bound', async () => {

@@ -1,35 +1,20 @@
-import * as net from 'net';
 import { Duration } from 'aws-cdk-lib';
+import { breakSidecar } from '../support/broken-sidecar';
 import { LocalCluster, proxyPorts } from '../support/local-cluster';
 import { waitFor } from '../support/wait-for';
 
 let cluster: LocalCluster | undefined;
-const servers: net.Server[] = [];
+const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await cluster?.stop();
   cluster = undefined;
-  await Promise.all(servers.splice(0).map(s => new Promise(resolve => s.close(resolve))));
+  await Promise.all(closers.splice(0).map(close => close()));
 });
 
-/** Replaces a task's sidecar with a server on its status port that answers with `behaviour`. */
-async function breakSidecar(c: LocalCluster, behaviour: 'hang' | 'garbage') {
+/** Breaks the first running task's status endpoint (see breakSidecar); it is closed after the test. */
+async function breakFirstSidecar(c: LocalCluster, behaviour: 'hang' | 'garbage') {
   const task = c.ecs.runningTasks[0];
-  await c.ecs.killSidecar(task);
-  const { statusPort } = proxyPorts(c.template);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer(socket => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    if (behaviour === 'garbage') socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<html>oops</html>');
-  });
-  server.on('close', () => sockets.forEach(s => s.destroy()));
-  const close = server.close.bind(server);
-  server.close = ((cb?: (err?: Error) => void) => {
-    sockets.forEach(s => s.destroy());
-    return close(cb);
-  }) as typeof server.close;
-  await new Promise<void>(resolve => server.listen(statusPort, task.address, resolve));
-  servers.push(server);
+  closers.push(await breakSidecar(c.ecs, task, proxyPorts(c.template).statusPort, behaviour));
   return task;
 }
 
@@ -39,7 +24,7 @@ test.each(['hang', 'garbage'] as const)('a sidecar that answers with %s: no scal
     initialTasks: 4,
   });
   const { loop, ecs } = cluster;
-  const broken = await breakSidecar(cluster, behaviour);
+  const broken = await breakFirstSidecar(cluster, behaviour);
   loop.startSchedule();
   await waitFor('12 ticks', () => loop.ticks.length >= 12, 40_000);
   // Idle load would scale 4 tasks in after 3 seconds, were it not for the task it cannot read.

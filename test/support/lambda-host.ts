@@ -51,6 +51,8 @@ export class LambdaHost {
 
   public stderr = '';
   private nextId = 0;
+  /** What an invocation under way fails with when the process ends: a crash is the function's error, as Lambda reports it. */
+  private exitError = 'Lambda.ServiceException';
   private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly child: ChildProcess, onLog?: (line: string) => void) {
@@ -70,7 +72,7 @@ export class LambdaHost {
       else w?.resolve(m.result);
     });
     child.on('exit', () => {
-      this.waiting.forEach(w => w.reject(Object.assign(new Error('the function process ended'), { name: 'Lambda.ServiceException' })));
+      this.waiting.forEach(w => w.reject(Object.assign(new Error('the function process ended'), { name: this.exitError })));
       this.waiting.clear();
     });
   }
@@ -78,6 +80,46 @@ export class LambdaHost {
   /** The function's process, e.g. to give it a Lambda's CPU share (bench/scrape-scale.ts). */
   public get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** Invocations under way. */
+  public get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  public get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Kills the process at once, as a function that crashes mid-invocation (out of memory, a
+   * native fault): Lambda answers the invocations under way with the function error
+   * `Runtime.ExitError` ("Runtime exited ...", Lambda's runtime errors) and the next
+   * invocation starts a new instance (a cold start). Resolves when the process has ended.
+   */
+  public crash(): Promise<void> {
+    this.exitError = 'Runtime.ExitError';
+    if (!this.alive) return Promise.resolve();
+    return new Promise(resolve => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGKILL');
+    });
+  }
+
+  /** Moves the function's clock (its Date.now) by `offsetMs` from the machine's: a clock that steps. */
+  public setClockOffset(offsetMs: number): void {
+    if (this.child.connected) this.child.send({ clockOffsetMs: offsetMs });
+  }
+
+  /** The process's resident memory, in kB, from /proc/<pid>/status (undefined once it has ended). */
+  public rssKb(): number | undefined {
+    try {
+      const status = fs.readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+      return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   public invoke(event: unknown): Promise<any> {

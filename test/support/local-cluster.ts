@@ -39,6 +39,12 @@ export interface LocalClusterOptions {
    * autoscaler's other props still apply), which the template's queue stands for on this server.
    */
   readonly queue?: { readonly endpoint: string; readonly url: string; readonly options?: SqsQueueSourceOptions };
+  /**
+   * Puts something between the function and the emulators (fault proxies): the endpoints it
+   * gives, by service, replace the emulators' own for the function alone.
+   */
+  readonly interpose?: (parts: { readonly ecs: EcsEmulator; readonly dynalite: DynaliteServer; readonly sns?: SnsEmulator })
+  => Promise<{ readonly endpoints: Record<string, string>; stop(): Promise<void> }>;
 }
 
 /** How a local cluster runs its tasks. */
@@ -91,7 +97,10 @@ export class LocalCluster {
       if (snsEmulator) parts.push(snsEmulator);
       const dynalite = await DynaliteServer.start();
       parts.push(dynalite);
+      const interposed = o.interpose ? await o.interpose({ ecs, dynalite, sns: snsEmulator }) : undefined;
+      if (interposed) parts.push(interposed);
       const loop = await LocalControlLoop.start({
+        endpoints: interposed?.endpoints,
         template,
         ecs,
         sns: snsEmulator,

@@ -8,7 +8,7 @@ import { loopbackClientConfig } from './aws-loopback';
 import { CfnResolver, StandIns } from './cfn-resolver';
 import { DynaliteServer } from './dynalite-server';
 import { EcsEmulator } from './ecs-emulator';
-import { LambdaHost, TICK_BUNDLE } from './lambda-host';
+import { LambdaHost, LambdaHostOptions, TICK_BUNDLE } from './lambda-host';
 import { SnsEmulator } from './sns-emulator';
 import { controllerFunction, stateMachine } from './template-lookups';
 import { ControllerConfig } from '../../src/controller/controller-config';
@@ -80,6 +80,15 @@ export interface LocalControlLoopOptions {
    */
   readonly timeScale?: number;
   readonly onTick?: (tick: TickLog) => void;
+  /** Endpoints the function uses instead of the emulators' own, by service (a fault proxy in front of one). */
+  readonly endpoints?: Readonly<Record<string, string>>;
+}
+
+/** One scheduled start, as the schedule meant it and as it was delivered. */
+export interface ScheduledStart {
+  readonly at: number;
+  /** Executions it started: 0 (lost), 1, or 2 (delivered twice). */
+  readonly delivered: number;
 }
 
 /**
@@ -120,7 +129,7 @@ export class LocalControlLoop {
     const config = first ? serviceConfigOf(first, loopConfig) : undefined;
 
     const loop = new LocalControlLoop(o, definition, loopConfig, config);
-    loop.lambda = await LambdaHost.start({
+    loop.lambdaOptions = {
       bundle: TICK_BUNDLE,
       environment,
       endpoints: {
@@ -130,9 +139,11 @@ export class LocalControlLoop {
         ...(o.sqs ? { sqs: o.sqs.endpoint } : {}),
         // moto serves SSM and STS (the services' roles the controller assumes).
         ...(o.registry ? { ssm: o.registry.ssmEndpoint, sts: o.registry.ssmEndpoint } : {}),
+        ...o.endpoints,
       },
       onLog: line => loop.onLog(line),
-    });
+    };
+    loop.lambda = await LambdaHost.start(loop.lambdaOptions);
     return loop;
   }
 
@@ -146,6 +157,15 @@ export class LocalControlLoop {
   public readonly tickResults: Array<LoopTickResult & { runId: string; seenAt: number }> = [];
   /** Scheduled starts that were lost (see `loseStarts`), by when they were due. */
   public readonly lostStarts: number[] = [];
+  /** Every start the schedule was due to make, with how many executions it started. */
+  public readonly scheduledStarts: ScheduledStart[] = [];
+  /** Each crash of the function (see crashController): when it was killed, and when its new instance was ready. */
+  public readonly crashes: Array<{ readonly at: number; readyAt?: number }> = [];
+  private lambdaOptions!: LambdaHostOptions;
+  private restarting?: Promise<LambdaHost>;
+  private clockOffsetMs = 0;
+  private startsToDouble = 0;
+  private paused = false;
   public readonly stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fast-autoscaler-local';
   private lambda!: LambdaHost;
   private readonly machine: StateMachineClass;
@@ -189,6 +209,68 @@ export class LocalControlLoop {
     this.startsToLose += n;
   }
 
+  /** The schedule's next `n` starts are each delivered twice (EventBridge Scheduler delivers at least once). */
+  public doubleStarts(n: number): void {
+    this.startsToDouble += n;
+  }
+
+  /** Until `resumeSchedule`, every scheduled start is lost (a schedule that cannot start the state machine). */
+  public pauseSchedule(): void {
+    this.paused = true;
+  }
+
+  public resumeSchedule(): void {
+    this.paused = false;
+  }
+
+  /** Ends every run under way (as executions that fail or time out). */
+  public abortRuns(): void {
+    this.runs.forEach(r => r.abort());
+  }
+
+  /**
+   * Kills the function's process mid-invocation (its invocations under way fail with
+   * `Runtime.ExitError`) and starts a new one, as Lambda does for the next invocation: a cold
+   * start, its memory (catalog, counters, cached state) gone. Resolves when the new one is ready.
+   */
+  public async crashController(): Promise<void> {
+    const crash: { at: number; readyAt?: number } = { at: Date.now() };
+    this.crashes.push(crash);
+    await this.lambda.crash();
+    await this.restartController();
+    crash.readyAt = Date.now();
+  }
+
+  /** Invocations under way in the current instance. */
+  public get invocationsInFlight(): number {
+    return this.lambda.alive ? this.lambda.inFlight : 0;
+  }
+
+  /** The function's process (the current instance). */
+  public get controllerPid(): number {
+    return this.lambda.pid;
+  }
+
+  /** The current instance's resident memory, in kB. */
+  public controllerRssKb(): number | undefined {
+    return this.lambda.rssKb();
+  }
+
+  /** Steps the function's clock `offsetMs` from the machine's (0: back in step); new instances start with it too. */
+  public setClockOffset(offsetMs: number): void {
+    this.clockOffsetMs = offsetMs;
+    this.lambda.setClockOffset(offsetMs);
+  }
+
+  private restartController(): Promise<LambdaHost> {
+    this.restarting ??= LambdaHost.start(this.lambdaOptions).then(host => {
+      this.lambda = host;
+      host.setClockOffset(this.clockOffsetMs);
+      return host;
+    }).finally(() => (this.restarting = undefined));
+    return this.restarting;
+  }
+
   /** The next `n` ticks fail as a function error of this type (`errorType`, which Step Functions reports as the error name). */
   public failTicks(n: number, errorType = 'Error'): void {
     this.ticksToFail = { remaining: n, errorType };
@@ -203,7 +285,11 @@ export class LocalControlLoop {
       context: {
         Execution: { Name: name, StartTime: new Date(startedAt).toISOString(), Input: input as any },
         StateMachine: { Id: this.stateMachineArn, Name: 'fast-autoscaler-local' },
-      },
+        // aws-local-stepfunctions has no State in its context object: read when a state's
+        // parameters are, on entering it, this is its EnteredTime (on this machine's clock, as
+        // the executor's Wait reads it).
+        State: { get EnteredTime() { return new Date().toISOString(); } },
+      } as any,
       overrides: {
         taskResourceLocalHandlers: {
           [StateNames.TICK]: payload => this.tick(payload) as Promise<any>,
@@ -234,12 +320,20 @@ export class LocalControlLoop {
   /** Starts a run now and then every schedule period, like the EventBridge schedule. */
   public startSchedule(): void {
     const scheduled = () => {
-      if (this.startsToLose > 0) {
-        this.startsToLose--;
+      if (this.paused || this.startsToLose > 0) {
+        if (!this.paused) this.startsToLose--;
         this.lostStarts.push(Date.now());
+        this.scheduledStarts.push({ at: Date.now(), delivered: 0 });
         return;
       }
       this.startRun();
+      let delivered = 1;
+      if (this.startsToDouble > 0) {
+        this.startsToDouble--;
+        this.startRun();
+        delivered = 2;
+      }
+      this.scheduledStarts.push({ at: Date.now(), delivered });
     };
     scheduled();
     this.schedule = setInterval(scheduled, this.schedulePeriodMs);
@@ -249,6 +343,7 @@ export class LocalControlLoop {
     if (this.schedule) clearInterval(this.schedule);
     this.runs.forEach(r => r.abort());
     await Promise.all(this.runs.map(r => r.done));
+    await this.restarting?.catch(() => undefined);
     await this.lambda?.stop();
   }
 
@@ -272,7 +367,9 @@ export class LocalControlLoop {
       // A function error: Step Functions names it by the function's errorType.
       throw Object.assign(new Error('injected function error'), { name: this.ticksToFail.errorType });
     }
-    const result = await this.lambda.invoke(input) as LoopTickResult;
+    // A crashed instance is replaced by the next invocation (see crashController).
+    const lambda = this.lambda.alive ? this.lambda : await (this.restarting ?? this.lambda);
+    const result = await lambda.invoke(input) as LoopTickResult;
     this.tickResults.push({ ...result, runId: (input as { runId: string }).runId, seenAt: Date.now() });
     return result;
   }
