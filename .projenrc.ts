@@ -121,6 +121,9 @@ const rosettaTask = project.addTask('rosetta:extract', {
 });
 project.postCompileTask.spawn(rosettaTask);
 project.gitignore.exclude('/.jsii.tabl.json');
+// A git worktree may link these to another checkout's: ignore the links too (a pattern with a
+// trailing slash matches only a directory), so that no commit ever tracks one.
+project.gitignore.exclude('/node_modules', '/.ci/.node22', '/.ci/.moto', '/.ci/.checkov');
 
 // --- docs/ snippets (issue 24) -------------------------------------------------------------------
 // Every TypeScript snippet of the pages in docs/ compiles too, like the README's: jsii-rosetta with the
