@@ -106,15 +106,17 @@ export function faultSchedule(o: FaultScheduleOptions): Fault[] {
   return withoutOverlappingOutages(faults.sort((a, b) => a.startMs - b.startMs));
 }
 
-/** Two outages at once are one outage: the later one is moved after the earlier one (or dropped when it no longer fits). */
+/**
+ * Two outages at once are one outage: a later one that starts within an earlier one (or the
+ * minute after it, when its end, the next delivered start, may still be due) is dropped. The
+ * long outage wins over any short one it meets.
+ */
 function withoutOverlappingOutages(faults: Fault[]): Fault[] {
-  let busyUntil = -1;
-  return faults.filter(f => {
-    if (f.kind !== 'loop-outage') return true;
-    if (f.startMs < busyUntil) return false;
-    busyUntil = f.startMs + f.durationMs + 5_000;
-    return true;
-  });
+  const outages = faults.filter(f => f.kind === 'loop-outage');
+  const meets = (a: Fault, b: Fault) => a.startMs < b.startMs + b.durationMs + 60_000 && b.startMs < a.startMs + a.durationMs + 60_000;
+  const kept = new Set<Fault>(outages.filter(f => f.params.long));
+  for (const f of outages) if (![...kept].some(k => meets(k, f))) kept.add(f);
+  return faults.filter(f => f.kind !== 'loop-outage' || kept.has(f));
 }
 
 function durationOf(kind: FaultKind, draw: Draw): number {

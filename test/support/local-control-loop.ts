@@ -165,7 +165,8 @@ export class LocalControlLoop {
   private restarting?: Promise<LambdaHost>;
   private clockOffsetMs = 0;
   private startsToDouble = 0;
-  private paused = false;
+  /** Pauses under way: overlapping outages each hold the schedule until the last one ends. */
+  private paused = 0;
   public readonly stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fast-autoscaler-local';
   private lambda!: LambdaHost;
   private readonly machine: StateMachineClass;
@@ -214,13 +215,13 @@ export class LocalControlLoop {
     this.startsToDouble += n;
   }
 
-  /** Until `resumeSchedule`, every scheduled start is lost (a schedule that cannot start the state machine). */
+  /** Until as many `resumeSchedule`, every scheduled start is lost (a schedule that cannot start the state machine). */
   public pauseSchedule(): void {
-    this.paused = true;
+    this.paused++;
   }
 
   public resumeSchedule(): void {
-    this.paused = false;
+    this.paused = Math.max(0, this.paused - 1);
   }
 
   /** Ends every run under way (as executions that fail or time out). */
@@ -320,8 +321,8 @@ export class LocalControlLoop {
   /** Starts a run now and then every schedule period, like the EventBridge schedule. */
   public startSchedule(): void {
     const scheduled = () => {
-      if (this.paused || this.startsToLose > 0) {
-        if (!this.paused) this.startsToLose--;
+      if (this.paused > 0 || this.startsToLose > 0) {
+        if (this.paused === 0) this.startsToLose--;
         this.lostStarts.push(Date.now());
         this.scheduledStarts.push({ at: Date.now(), delivered: 0 });
         return;
