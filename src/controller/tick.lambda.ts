@@ -62,6 +62,9 @@ export async function handler(event: LoopTickEvent): Promise<LoopTickResult> {
     scrapeSlots,
     report,
   });
+  // A tick held because the loop's lease could not be had logs no service line: say why here, or an
+  // operator chasing "Stopped ticking" finds neither a tick line nor a Lambda error.
+  if (result.reason.startsWith(LEASE_UNAVAILABLE)) logger.warn('tick held', { runId: event.runId, reason: result.reason });
   // A tick that ran: not one that ended (a newer run, the deadline) or held without the lease.
   if (loopMetrics && !/drives the loop|deadline/.test(result.reason) && !result.reason.startsWith(LEASE_UNAVAILABLE)) {
     loopMetrics.addMetric(LOOP_TICKS, MetricUnit.Count, 1);

@@ -22,6 +22,12 @@ test('the handler ticks its services, scales from the controller, logs one line 
   });
   const info = jest.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
   const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  // Powertools writes its warnings to stderr.
+  const writeErr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => {
+    lines.push(String(chunk));
+    return true;
+  });
   try {
     // Loaded here, after the configuration is in the environment: the module reads it once.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,13 +48,25 @@ test('the handler ticks its services, scales from the controller, logs one line 
     ecsMock.on(DescribeServicesCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const held = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
     expect(held).toMatchObject({ continue: true, services: 1, acted: 0 });
+    // A fourth whose lease DynamoDB throttles: held on the beat, with a warning that says why (no service line).
+    const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+    ddbMock.on(GetItemCommand).rejects(throttled);
+    ddbMock.on(PutItemCommand).rejects(throttled);
+    const noLease = await handler({ runId: 'r1', runStartedAt: new Date().toISOString() });
+    expect(noLease).toMatchObject({ continue: true, services: 0, acted: 0, reason: expect.stringMatching(/^the loop's lease could not be read or written/) });
   } finally {
     write.mockRestore();
     info.mockRestore();
     log.mockRestore();
+    warn.mockRestore();
+    writeErr.mockRestore();
   }
   const records = lines.join('\n').split('\n').filter(l => l.trim().startsWith('{')).map(l => JSON.parse(l));
   const ticks = records.filter(r => r.message === 'tick');
+  expect(ticks).toHaveLength(3);
+  expect(records.filter(r => r.message === 'tick held')).toEqual([
+    expect.objectContaining({ level: 'WARN', runId: 'r1', reason: expect.stringContaining('ProvisionedThroughputExceededException') }),
+  ]);
   expect(ticks[0]).toMatchObject({ action: 'SCALE_OUT', desiredCount: 2, runId: 'r1', ecsService: 'web', metric: 'ACTIVE_CONNECTIONS', scraped: 0, scale: { ok: true, attempts: 1 } });
   expect(ticks[2]).toMatchObject({ action: 'HOLD', reason: expect.stringMatching(/^ECS did not answer/), degraded: true });
   const emf = records.filter(r => r._aws);
